@@ -9,6 +9,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
   type JSONWebKeySet,
@@ -41,11 +42,16 @@ export type UserClaims = Claims & { role: "authenticated"; sub: string };
 
 export interface VerifierOptions {
   /** The project's JWT secret, for HS256 tokens. */
-  jwtSecret: string;
+  jwtSecret?: string | undefined;
   /** A JWKS document (SUPABASE_JWKS), for ES256/RS256 tokens. */
   jwks?: JSONWebKeySet;
   /** Where to fetch the JWKS when none is given (<SUPABASE_URL>/auth/v1/.well-known/jwks.json). */
   jwksUrl?: URL;
+  /**
+   * Without the secret, HS256 tokens are checked by the auth server instead, as auth-js's
+   * getClaims() does: `GET <authUrl>/user` must accept the token.
+   */
+  authServer?: { url: string; apiKey: string };
 }
 
 export type VerifyJwt = (token: string) => Promise<Claims>;
@@ -54,7 +60,7 @@ const ASYMMETRIC_ALGS = ["ES256", "RS256", "EdDSA"];
 
 /** Returns a function that verifies a token and returns its claims, or throws `unauthenticated`. */
 export function createJwtVerifier(options: VerifierOptions): VerifyJwt {
-  const secret = new TextEncoder().encode(options.jwtSecret);
+  const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
   // Only public keys: a JWKS with an `oct` key (as the CLI's SUPABASE_JWKS has) must not let a
   // token pick the symmetric path through the key set.
   const publicKeys = options.jwks
@@ -75,8 +81,10 @@ export function createJwtVerifier(options: VerifierOptions): VerifyJwt {
     }
     let payload: JWTPayload;
     try {
-      if (alg === "HS256") {
+      if (alg === "HS256" && secret) {
         ({ payload } = await jwtVerify(token, secret, { algorithms: ["HS256"] }));
+      } else if (alg === "HS256" && options.authServer) {
+        payload = await verifyWithAuthServer(token, options.authServer);
       } else if (alg && ASYMMETRIC_ALGS.includes(alg) && keySet) {
         ({ payload } = await jwtVerify(token, keySet, { algorithms: ASYMMETRIC_ALGS }));
       } else {
@@ -94,6 +102,22 @@ export function createJwtVerifier(options: VerifierOptions): VerifyJwt {
     }
     return claims.data;
   };
+}
+
+/** Asks the auth server whether it accepts the token; returns the token's payload if it does. */
+async function verifyWithAuthServer(
+  token: string,
+  server: { url: string; apiKey: string },
+): Promise<JWTPayload> {
+  const response = await fetch(`${server.url}/user`, {
+    headers: { authorization: `Bearer ${token}`, apikey: server.apiKey },
+    signal: AbortSignal.timeout(5000),
+  });
+  await response.body?.cancel();
+  if (!response.ok) {
+    throw new AppError("unauthenticated", "Invalid JWT: rejected by the auth server");
+  }
+  return decodeJwt(token);
 }
 
 /** The bearer token of an Authorization header, or null. */

@@ -1,0 +1,101 @@
+/**
+ * The functions' configuration, parsed once from the environment with zod. This is the only
+ * module that reads `Deno.env`; a missing or malformed variable fails at cold start, naming it.
+ *
+ * Hosted Supabase injects SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and
+ * SUPABASE_DB_URL. Secrets set with `supabase secrets set` cannot start with SUPABASE_, hence
+ * DATABASE_URL (the transaction pooler, preferred) and JWT_SECRET.
+ */
+import { z } from "zod";
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+const JwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
+
+const EnvSchema = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_ANON_KEY: z.string().min(1),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
+  /** Transaction pooler URL (port 6543); falls back to SUPABASE_DB_URL. */
+  DATABASE_URL: z.string().min(1).optional(),
+  SUPABASE_DB_URL: z.string().min(1).optional(),
+  /** The project's legacy JWT secret, to verify HS256 tokens without a network call. */
+  JWT_SECRET: z.string().min(32).optional(),
+  SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+  /** JWKS JSON (the CLI injects it); without it the JWKS is fetched from the auth server. */
+  SUPABASE_JWKS: z.string().optional(),
+  /** JSON `{"default":"sb_secret_..."}`: opaque secret keys also accepted as service credentials. */
+  SUPABASE_SECRET_KEYS: z.string().optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(20).default(3),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  /** Comma-separated origins allowed by CORS; `*` by default, as Supabase's examples. */
+  CORS_ALLOWED_ORIGINS: z.string().default("*"),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  supabaseUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  /** Every credential accepted as the service role's (legacy JWT and opaque secret keys). */
+  serviceKeys: string[];
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  jwtSecret: string | undefined;
+  jwks: { keys: Array<Record<string, unknown> & { kty: string }> } | undefined;
+  logLevel: LogLevel;
+  corsOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the configuration from `env` (the process environment by default). */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid function configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    supabaseUrl: e.SUPABASE_URL.replace(/\/+$/, ""),
+    anonKey: e.SUPABASE_ANON_KEY,
+    serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
+    serviceKeys: [e.SUPABASE_SERVICE_ROLE_KEY, ...parseSecretKeys(e.SUPABASE_SECRET_KEYS)],
+    databaseUrl: e.DATABASE_URL ?? e.SUPABASE_DB_URL,
+    dbPoolSize: e.DB_POOL_SIZE,
+    jwtSecret: e.JWT_SECRET ?? e.SUPABASE_JWT_SECRET,
+    jwks: e.SUPABASE_JWKS ? parseJwks(e.SUPABASE_JWKS) : undefined,
+    logLevel: e.LOG_LEVEL,
+    corsOrigins: e.CORS_ALLOWED_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+  };
+}
+
+function parseJwks(text: string): Config["jwks"] {
+  const parsed = JwksSchema.safeParse(safeJson(text));
+  if (!parsed.success) throw new ConfigError("Invalid function configuration: SUPABASE_JWKS");
+  return parsed.data;
+}
+
+function parseSecretKeys(text: string | undefined): string[] {
+  if (!text) return [];
+  const parsed = z.record(z.string(), z.string()).safeParse(safeJson(text));
+  if (!parsed.success) {
+    throw new ConfigError("Invalid function configuration: SUPABASE_SECRET_KEYS");
+  }
+  return Object.values(parsed.data);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

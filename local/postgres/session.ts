@@ -14,6 +14,9 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { PGlite, Results } from "@electric-sql/pglite";
+import { type BackendError, commandTags, simpleQuery, summarize } from "./messages.ts";
+
+export { commandTags, simpleQuery };
 
 export type Row = Record<string, unknown>;
 
@@ -196,36 +199,30 @@ export class Session implements SessionHandle {
   }
 }
 
-/** Sends COMMIT with the simple protocol and returns the command tag ("COMMIT" or "ROLLBACK"). */
+/**
+ * Sends COMMIT with the simple protocol and returns the command tag ("COMMIT" or "ROLLBACK").
+ * An error raised by COMMIT itself (a deferred constraint, a serialization failure) is thrown
+ * with its SQLSTATE, like any statement's error, so callers can map it (23503 is not a 500).
+ */
 async function commit(lease: Lease): Promise<string> {
-  const out = await lease.execRaw(simpleQuery("commit"));
-  return commandTags(out).at(-1) ?? "";
+  const { tags, errors } = summarize(await lease.execRaw(simpleQuery("commit")));
+  if (errors[0]) throw new CommitError(errors[0]);
+  return tags.at(-1) ?? "";
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** An error raised by COMMIT; shaped like PGlite's errors (message, code, severity, detail). */
+export class CommitError extends Error {
+  readonly code: string;
+  readonly severity: string;
+  readonly detail: string | undefined;
+  readonly hint: string | undefined;
 
-/** A frontend Query ('Q') message. */
-export function simpleQuery(sql: string): Uint8Array {
-  const text = encoder.encode(sql + "\0");
-  const message = new Uint8Array(5 + text.length);
-  message[0] = 0x51;
-  new DataView(message.buffer).setInt32(1, 4 + text.length);
-  message.set(text, 5);
-  return message;
-}
-
-/** The CommandComplete ('C') tags in a backend byte stream. */
-export function commandTags(out: Uint8Array): string[] {
-  const tags: string[] = [];
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let at = 0; at + 5 <= out.length;) {
-    const type = out[at];
-    const length = view.getInt32(at + 1);
-    if (type === 0x43) {
-      tags.push(decoder.decode(out.subarray(at + 5, at + length)).replace(/\0$/, ""));
-    }
-    at += 1 + length;
+  constructor(error: BackendError) {
+    super(error.message);
+    this.name = "CommitError";
+    this.code = error.code;
+    this.severity = error.severity;
+    this.detail = error.detail;
+    this.hint = error.hint;
   }
-  return tags;
 }

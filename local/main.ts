@@ -1,0 +1,142 @@
+/**
+ * `npx deno task start [--reset]`: boots the embedded local Supabase stack and serves until Ctrl-C
+ * (SIGINT) or SIGTERM, then shuts down cleanly so the next start finds the data intact.
+ *
+ * Environment: API_PORT, DB_PORT (override config.toml), LOCAL_DATA_DIR (default .local/data),
+ * SUPABASE_JWT_SECRET (default: the Supabase CLI's local secret), LOG_LEVEL (functions' logs),
+ * AUTH_JWT_ALG (ES256, the default as in the current CLI, or HS256).
+ */
+// deno-lint-ignore-file no-console
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import type { LogLevel } from "../supabase/functions/_shared/config.ts";
+import { PUBLISHABLE_KEY, SECRET_KEY } from "./gateway.ts";
+import { type StackEvent, startStack } from "./stack.ts";
+
+const Env = z.object({
+  API_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  DB_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  LOCAL_DATA_DIR: z.string().min(1).optional(),
+  SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
+  AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).optional(),
+});
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { reset: { type: "boolean", default: false }, help: { type: "boolean" } },
+  });
+  if (values.help) {
+    console.log("Usage: npx deno task start [--reset]\n\n" + usage());
+    return 0;
+  }
+  const env = Env.safeParse(Deno.env.toObject());
+  if (!env.success) {
+    console.error(`Invalid environment: ${z.prettifyError(env.error)}`);
+    return 2;
+  }
+  const e = env.data;
+
+  console.log(
+    values.reset
+      ? "Starting the local stack from an empty database..."
+      : "Starting the local stack...",
+  );
+  let stack;
+  try {
+    stack = await startStack({
+      ...(e.API_PORT !== undefined ? { apiPort: e.API_PORT } : {}),
+      ...(e.DB_PORT !== undefined ? { dbPort: e.DB_PORT } : {}),
+      ...(e.LOCAL_DATA_DIR ? { dataDir: e.LOCAL_DATA_DIR } : {}),
+      ...(e.SUPABASE_JWT_SECRET ? { jwtSecret: e.SUPABASE_JWT_SECRET } : {}),
+      ...(e.AUTH_JWT_ALG ? { userTokenAlg: e.AUTH_JWT_ALG } : {}),
+      functionLogLevel: (e.LOG_LEVEL ?? "info") as LogLevel,
+      reset: values.reset,
+      onEvent: printEvent,
+    });
+  } catch (error) {
+    console.error(`\nThe local stack failed to start:\n${(error as Error).message}`);
+    return 1;
+  }
+
+  console.log(`
+Started the local Supabase stack in ${(stack.bootMs / 1000).toFixed(1)} s.
+
+         API URL: ${stack.apiUrl}
+     GraphQL URL: (not served locally)
+          DB URL: ${stack.dbUrl || "(not served)"}
+      JWT secret: ${stack.jwtSecret}
+        anon key: ${stack.anonKey}
+service_role key: ${stack.serviceRoleKey}
+ Publishable key: ${PUBLISHABLE_KEY}
+      Secret key: ${SECRET_KEY}
+       Functions: ${[...stack.functions.keys()].join(", ") || "(none)"}
+
+Press Ctrl-C to stop.`);
+
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\nReceived ${signal}, stopping...`);
+    stack.stop().then(() => {
+      console.log("Stopped. The data is saved.");
+      stopped.resolve();
+    }, stopped.reject);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  await stopped.promise;
+  return 0;
+}
+
+function printEvent(event: StackEvent): void {
+  switch (event.kind) {
+    case "platform":
+      console.log(`  Applied the platform schema (local/platform.sql) in ${ms(event.ms)}`);
+      break;
+    case "migration":
+      console.log(`  Applied migration ${event.file} in ${ms(event.ms)}`);
+      break;
+    case "seed":
+      console.log(`  Seeded data from ${event.file} in ${ms(event.ms)}`);
+      break;
+    case "database":
+      console.log(`  Database ready in ${ms(event.ms)}${event.fresh ? " (new)" : ""}`);
+      break;
+    case "functions":
+      console.log(`  Serving functions: ${event.names.join(", ") || "(none)"}`);
+      break;
+    case "workers":
+      console.log(`  Started workers: ${event.names.join(", ")}`);
+      break;
+    case "log":
+      if (event.level === "warn" || event.level === "error") {
+        const { kind: _kind, ...fields } = event;
+        console.error(JSON.stringify(fields));
+      }
+      break;
+  }
+}
+
+function ms(value: number): string {
+  return `${Math.round(value)} ms`;
+}
+
+function usage(): string {
+  return [
+    "Options:",
+    "  --reset   delete the local data folder first and start from an empty database",
+    "",
+    "Environment:",
+    "  API_PORT, DB_PORT     override the ports in supabase/config.toml",
+    "  LOCAL_DATA_DIR        data folder (default .local/data)",
+    "  SUPABASE_JWT_SECRET   JWT secret (default: the Supabase CLI's local secret)",
+    "  AUTH_JWT_ALG          ES256 (default) or HS256 for user access tokens",
+    "  LOG_LEVEL             functions' log level (debug, info, warn, error)",
+  ].join("\n");
+}
+
+Deno.exit(await main());

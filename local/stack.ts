@@ -1,0 +1,290 @@
+/**
+ * The embedded local Supabase stack: what `supabase start` gives with Docker, in one process.
+ * Boot order: keys; the HTTP port (answering /health with 503 while booting); the database
+ * (platform, migrations, seed); Vault secrets so SQL can call functions as on hosted; the wire
+ * protocol port; the function apps; the cron and pg_net workers; then ready.
+ *
+ * `startStack()` is what `npx deno task start` (local/main.ts) runs, and what the end-to-end tests
+ * run on free ports with an in-memory database.
+ */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LogLevel } from "../supabase/functions/_shared/config.ts";
+import { createDb } from "../supabase/functions/_shared/db/mod.ts";
+import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts";
+import type { Deps } from "../supabase/functions/_shared/deps.ts";
+import { createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
+import { createAuthApp } from "./auth/app.ts";
+import { loadLocalConfig, type LocalConfig } from "./config.ts";
+import {
+  defineFunctions,
+  type FunctionDefinition,
+  installEdgeRuntime,
+  loadFunctions,
+  type LocalFunction,
+  settleBackgroundWork,
+} from "./functions.ts";
+import { createGateway, type Handler, SECRET_KEY } from "./gateway.ts";
+import { loadKeys, type LocalKeys, type UserTokenAlg } from "./keys.ts";
+import { type BootEvent, openDatabase } from "./postgres/database.ts";
+import type { Session } from "./postgres/session.ts";
+import { createStorageApp } from "./storage/app.ts";
+import { startWireServer } from "./wire/server.ts";
+import { startCronWorker } from "./workers/cron.ts";
+import type { WorkerLog } from "./workers/log.ts";
+import { startNetWorker } from "./workers/net.ts";
+
+/** The repository root (the folder holding supabase/ and local/). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export type StackEvent =
+  | BootEvent
+  | { kind: "database"; ms: number; fresh: boolean }
+  | { kind: "functions"; names: string[] }
+  | { kind: "workers"; names: string[] }
+  | { kind: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; [k: string]: unknown };
+
+export interface StackOptions {
+  /** The folder holding supabase/ (default: this repository). */
+  rootDir?: string;
+  hostname?: string;
+  /** API gateway port; 0 picks a free one (default: config.toml [api] port). */
+  apiPort?: number;
+  /** Postgres wire port; 0 picks a free one, null serves none (default: config.toml [db] port). */
+  dbPort?: number | null;
+  /** Data folder; null keeps everything in memory (default: <root>/.local/data). */
+  dataDir?: string | null;
+  /** Start from an empty database (deletes the data folder's contents). */
+  reset?: boolean;
+  jwtSecret?: string;
+  userTokenAlg?: UserTokenAlg;
+  /** Functions that live outside supabase/functions (test fixtures). */
+  extraFunctions?: Record<string, FunctionDefinition>;
+  /** Run the cron and pg_net workers (default true). */
+  workers?: boolean;
+  /** Level and destination of the functions' JSON logs. */
+  functionLogLevel?: LogLevel;
+  functionLogSink?: LogSink;
+  onEvent?: (event: StackEvent) => void;
+}
+
+export interface Stack {
+  apiUrl: string;
+  /** Postgres URL of the wire port (empty when none is served). */
+  dbUrl: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  jwtSecret: string;
+  keys: LocalKeys;
+  config: LocalConfig;
+  session: Session;
+  /** The loaded function apps, by name. */
+  functions: ReadonlyMap<string, LocalFunction>;
+  /** True when this boot created the database. */
+  fresh: boolean;
+  bootMs: number;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const started = performance.now();
+  const root = options.rootDir ?? REPO_ROOT;
+  const emit = options.onEvent ?? (() => {});
+  const log: WorkerLog = (event) => emit({ kind: "log", ...event });
+  const config = await loadLocalConfig(join(root, "supabase", "config.toml"));
+  const hostname = options.hostname ?? "127.0.0.1";
+  const dataDir = options.dataDir === undefined ? join(root, ".local", "data") : options.dataDir;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  };
+
+  try {
+    if (dataDir) {
+      if (options.reset) await Deno.remove(dataDir, { recursive: true }).catch(ignoreNotFound);
+      await Deno.mkdir(dataDir, { recursive: true });
+      const release = await lockDataDir(dataDir);
+      cleanups.push(release);
+    }
+
+    const keys = await loadKeys({
+      ...(options.jwtSecret ? { jwtSecret: options.jwtSecret } : {}),
+      ...(dataDir ? { keyDir: join(dataDir, "auth") } : {}),
+      ...(options.userTokenAlg ? { userTokenAlg: options.userTokenAlg } : {}),
+    });
+
+    let handler: Handler | null = null;
+    const server = Deno.serve(
+      { hostname, port: options.apiPort ?? config.apiPort, onListen: () => {} },
+      (request) => handler ? handler(request) : booting(request),
+    );
+    cleanups.push(() => server.shutdown());
+    const apiUrl = `http://${hostname}:${server.addr.port}`;
+
+    const dbStarted = performance.now();
+    const database = await openDatabase({
+      ...(dataDir ? { dataDir: join(dataDir, "pgdata") } : {}),
+      migrationsDir: join(root, "supabase", "migrations"),
+      seedPaths: config.seedPaths,
+      autoExposeNewTables: config.autoExposeNewTables,
+      onProgress: emit,
+    });
+    const { session } = database;
+    cleanups.push(() => session.close());
+    emit({ kind: "database", ms: performance.now() - dbStarted, fresh: database.fresh });
+
+    await setVaultSecret(session, "project_url", apiUrl);
+    await setVaultSecret(session, "service_role_key", keys.serviceRoleKey);
+
+    let dbUrl = "";
+    const dbPort = options.dbPort === undefined ? config.dbPort : options.dbPort;
+    if (dbPort !== null) {
+      const wire = await startWireServer({ session, hostname, port: dbPort, onLog: log });
+      cleanups.push(() => wire.close());
+      dbUrl = `postgresql://postgres:postgres@${hostname}:${wire.port}/postgres`;
+    }
+
+    installEdgeRuntime();
+    cleanups.push(() => settleBackgroundWork());
+    const deps = localDeps({ apiUrl, dbUrl, keys, session, options });
+    const functions = new Map<string, LocalFunction>();
+    const loaded = [
+      ...await loadFunctions(join(root, "supabase", "functions"), config.functions, deps),
+      ...defineFunctions(options.extraFunctions ?? {}, deps),
+    ];
+    for (const fn of loaded) functions.set(fn.name, fn);
+    emit({ kind: "functions", names: [...functions.keys()] });
+
+    const storageDir = dataDir ? join(dataDir, "storage") : await Deno.makeTempDir();
+    if (!dataDir) cleanups.push(() => Deno.remove(storageDir, { recursive: true }));
+    let ready = false;
+    handler = createGateway({
+      keys,
+      functions,
+      auth: createAuthApp({ session, keys, settings: config.auth, issuer: `${apiUrl}/auth/v1` }),
+      storage: createStorageApp({
+        session,
+        keys,
+        storageDir,
+        fileSizeLimit: config.storage.fileSizeLimit,
+      }),
+      ready: () => ready,
+      log,
+    });
+
+    if (options.workers !== false) {
+      const cron = startCronWorker({ session, log });
+      const net = startNetWorker({ session, log });
+      // Stop order matters: workers before the functions they call and the session they use.
+      cleanups.push(() => Promise.all([cron.stop(), net.stop()]).then(() => {}));
+      emit({ kind: "workers", names: ["pg_cron", "pg_net"] });
+    }
+    ready = true;
+
+    let stopping: Promise<void> | null = null;
+    return {
+      apiUrl,
+      dbUrl,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      jwtSecret: keys.jwtSecret,
+      keys,
+      config,
+      session,
+      functions,
+      fresh: database.fresh,
+      bootMs: performance.now() - started,
+      stop() {
+        ready = false;
+        return stopping ??= cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function localDeps(
+  { apiUrl, dbUrl, keys, session, options }: {
+    apiUrl: string;
+    dbUrl: string;
+    keys: LocalKeys;
+    session: Session;
+    options: StackOptions;
+  },
+): Deps {
+  const level = options.functionLogLevel ?? "info";
+  return {
+    config: {
+      supabaseUrl: apiUrl,
+      anonKey: keys.anonKey,
+      serviceRoleKey: keys.serviceRoleKey,
+      serviceKeys: [keys.serviceRoleKey, SECRET_KEY],
+      databaseUrl: dbUrl || undefined,
+      dbPoolSize: 1,
+      jwtSecret: keys.jwtSecret,
+      jwks: keys.jwks as Deps["config"]["jwks"],
+      logLevel: level,
+      corsOrigins: ["*"],
+    },
+    db: createDb(createSessionDriver(session)),
+    verifyJwt: keys.verify,
+    logger: createLogger({}, {
+      level,
+      ...(options.functionLogSink ? { sink: options.functionLogSink } : {}),
+    }),
+    now: () => new Date(),
+  };
+}
+
+/** Creates or updates a Vault secret by name (the platform's `project_url`, `service_role_key`). */
+async function setVaultSecret(session: Session, name: string, value: string): Promise<void> {
+  await session.query(
+    `select case
+       when exists (select 1 from vault.secrets where name = $1)
+         then (select vault.update_secret(id, $2) from vault.secrets where name = $1)::text
+       else vault.create_secret($2, $1)::text
+     end`,
+    [name, value],
+  );
+}
+
+function booting(request: Request): Response {
+  const status = new URL(request.url).pathname === "/health" ? "starting" : "booting";
+  return Response.json({ status, message: "The local stack is starting" }, { status: 503 });
+}
+
+/**
+ * One stack per data folder: PGlite would corrupt files written by two processes. The lock file
+ * holds the owner's pid; a lock left by a dead process (crash, kill -9) is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, "stack.lock");
+  try {
+    const pid = Number((await Deno.readTextFile(path)).trim());
+    if (pid && pid !== Deno.pid && await processAlive(pid)) {
+      throw new Error(
+        `The data folder ${dataDir} is in use by another local stack (pid ${pid}). ` +
+          "Stop it first, or set LOCAL_DATA_DIR to use another folder.",
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.writeTextFile(path, String(Deno.pid));
+  return () => Deno.remove(path).catch(ignoreNotFound);
+}
+
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return true;
+  } catch {
+    return Deno.build.os !== "linux"; // without /proc, assume the worst and refuse
+  }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}

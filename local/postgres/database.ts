@@ -61,6 +61,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const session = new Session(pg);
   try {
     const progress = options.onProgress ?? (() => {});
+    // The search_path hosted Supabase gives `postgres` (platform.sql also sets it on the role,
+    // which only takes effect for sessions that start later, and PGlite's already has).
+    await session.exec(`set search_path = "$user", public, extensions`);
     const fresh = !(await platformInstalled(session));
     if (fresh) {
       const started = performance.now();

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { listMigrations } from "../../local/postgres/database.ts";
+import { WhoamiResponse } from "../../shared/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -100,7 +101,9 @@ Deno.test("deno task start: boot, use, SIGTERM, restart with the data intact", a
     assert.equal((await refused.json()).message, "Missing authorization header");
     const whoami = await supabase.functions.invoke("whoami", { method: "GET" });
     assert.equal(whoami.error, null);
-    assert.equal(whoami.data.database.uid, userId);
+    const me = WhoamiResponse.parse(whoami.data);
+    assert.deepEqual(me.database, { uid: userId, role: "authenticated" });
+    assert.equal(me.user.email, email);
 
     // A file through storage, under the user's own folder of their personal organization.
     const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });

@@ -3,6 +3,7 @@
  * the token's claims and what RLS will see (`auth.uid()`, the role). The first thing to call after
  * a deploy or a key rotation: a 401 here is a token problem, a wrong `uid` an RLS problem.
  */
+import type { WhoamiResponse } from "../_shared/contracts/whoami.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { createFunctionApp } from "../_shared/http/app.ts";
 import { userAuth } from "../_shared/http/auth.ts";
@@ -20,11 +21,12 @@ export function createApp(deps: Deps) {
       (tx) =>
         tx.query<{ uid: string; role: string }>("select auth.uid() as uid, current_user as role"),
     );
-    return c.json({
+    const body: WhoamiResponse = {
       user: { id: claims.sub, email: claims.email ?? null, role: claims.role },
       token: { issuer: claims.iss ?? null, expires_at: claims.exp ?? null },
-      database,
-    });
+      database: database ?? { uid: null, role: "unknown" },
+    };
+    return c.json(body);
   });
 
   return app;

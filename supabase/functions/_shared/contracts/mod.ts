@@ -1,0 +1,7 @@
+/**
+ * The request and response contracts of the functions, as zod schemas and their types. Functions
+ * import them from here; client apps import them from the top-level `shared/` module.
+ */
+export type { ErrorBody, ErrorCode } from "../errors.ts";
+export { STATUS_BY_CODE } from "../errors.ts";
+export * from "./whoami.ts";

@@ -4,16 +4,7 @@ begin;
 \ir _helpers.psql
 select plan(53);
 
-select tests.create_supabase_user('ada');
-select tests.create_supabase_user('adam');
-select tests.create_supabase_user('mia');
-select tests.create_supabase_user('bo');
-select tests.create_supabase_user('otto');
-select tests.create_organization('tenant-a', 'ada');
-select tests.create_organization('tenant-b', 'otto');
-select tests.add_member((select id from public.organizations where slug = 'tenant-a'), 'adam', 'admin');
-select tests.add_member((select id from public.organizations where slug = 'tenant-a'), 'mia', 'member');
-select tests.add_member((select id from public.organizations where slug = 'tenant-a'), 'bo', 'member');
+select tests.create_two_tenants();
 
 insert into public.documents (id, organization_id, created_by, title)
 values

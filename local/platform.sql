@@ -73,13 +73,13 @@ alter default privileges in schema public grant all on tables to postgres, anon,
 alter default privileges in schema public grant all on functions to postgres, anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to postgres, anon, authenticated, service_role;
 
+-- Only what a fresh hosted project has installed (PLATFORM.md; hosted also has pg_graphql and
+-- pg_stat_statements, which PGlite cannot load). pg_net, pg_cron and vector are available but not
+-- created: as on hosted, a migration must `create extension` them (tests/local/extensions.test.ts).
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists supabase_vault;
-create extension if not exists pg_net with schema extensions;
 
-grant execute on function net.http_get(text, jsonb, jsonb, int) to supabase_functions_admin;
-grant execute on function net.http_post(text, jsonb, jsonb, jsonb, int) to supabase_functions_admin;
 grant usage on schema extensions to supabase_auth_admin, supabase_storage_admin;
 
 create publication supabase_realtime;

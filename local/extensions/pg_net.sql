@@ -1,4 +1,5 @@
--- pg_net 0.20, emulated for the local stack (installed by platform.sql, as on hosted projects).
+-- pg_net 0.20, emulated for the local stack. As on a fresh hosted project it is available but not
+-- installed: a migration runs `create extension pg_net` (the Dashboard puts it in `extensions`).
 -- Same names, signatures, defaults and tables as supabase/pg_net. The request functions only
 -- enqueue; the local stack's net worker (local/workers/net.ts) plays pg_net's background worker:
 -- it drains net.http_request_queue after commit, makes the HTTP request with its timeout, and

@@ -58,6 +58,11 @@ export function startNetWorker(options: NetWorkerOptions): NetWorker {
   let lastCleanup = 0;
 
   async function pass(): Promise<number> {
+    // Until a migration creates the pg_net extension there is no queue to drain.
+    const { rows: [installed] } = await session.query<{ yes: boolean }>(
+      "select to_regclass('net.http_request_queue') is not null as yes",
+    );
+    if (!installed?.yes) return 0;
     if (Date.now() - lastCleanup > 60_000) {
       lastCleanup = Date.now();
       await session.query(

@@ -5,7 +5,17 @@
  * demo keys), and an ES256 signing key for user tokens, published as a JWKS like the current CLI.
  * The signing key is generated once per data folder and kept there.
  */
-import { exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, SignJWT } from "jose";
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { join } from "node:path";
 import { createJwtVerifier, type VerifyJwt } from "../supabase/functions/_shared/auth.ts";
 
@@ -31,6 +41,11 @@ export interface LocalKeys {
   signHs256(claims: Record<string, unknown>): Promise<string>;
   /** Verifies HS256 and ES256 tokens of this stack. */
   verify: VerifyJwt;
+  /**
+   * Checks only the signature and expiry, as the edge runtime's verify_jwt does: a validly signed
+   * token without a `role` claim passes. Throws otherwise.
+   */
+  verifySignature(token: string): Promise<JWTPayload>;
 }
 
 export interface KeyOptions {
@@ -76,6 +91,15 @@ export async function loadKeys(options: KeyOptions = {}): Promise<LocalKeys> {
     signUserToken,
     signHs256,
     verify: createJwtVerifier({ jwtSecret, jwks }),
+    verifySignature: async (token) => {
+      const keySet = createLocalJWKSet(jwks);
+      const { payload } = await jwtVerify(
+        token,
+        (header) => header.alg === "HS256" ? secret : keySet(header),
+        { algorithms: ["HS256", "ES256"] },
+      );
+      return payload;
+    },
   };
 }
 

@@ -31,7 +31,9 @@ export type AuthErrorCode =
   | "same_password"
   | "weak_password"
   | "invalid_credentials"
-  | "unexpected_audience";
+  | "unexpected_audience"
+  /** An endpoint the emulator does not implement (passkeys, OAuth server, Web3, ...). */
+  | "not_found";
 
 export type AuthErrorStatus = 400 | 401 | 403 | 404 | 405 | 422 | 500;
 

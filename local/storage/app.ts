@@ -32,6 +32,7 @@ import {
   removeObjects,
   uploadObject,
 } from "./objects.ts";
+import { ListV2Body, listObjectsV2 } from "./list-v2.ts";
 import { renderInfo, renderObject } from "./render.ts";
 import {
   CopyBody,
@@ -158,11 +159,19 @@ export function createStorageApp(deps: StorageDeps): Hono {
     const body = await readJson(c.req.raw, ListBody);
     return c.json(await listObjects(ctx, call, bucketOf(c), body));
   });
+  app.post("/object/list-v2/:bucket", async (c) => {
+    const call = await callOf(c, OP.list, "required");
+    const body = await readJson(c.req.raw, ListV2Body);
+    return c.json(await listObjectsV2(ctx, call, bucketOf(c), body));
+  });
 
   // Signed URLs
   app.post("/object/sign/:bucket/:name{[\\s\\S]+}", async (c) => {
     const call = await callOf(c, OP.sign, "required");
-    const { expiresIn } = await readJson(c.req.raw, SignBody);
+    const { expiresIn, transform } = await readJson(c.req.raw, SignBody);
+    if (transform && Object.keys(transform).length > 0) {
+      throw ERRORS.notEmulated("Image transformations");
+    }
     return c.json(await signObjectUrl(ctx, call, { ...object(c), expiresIn }));
   });
   app.post("/object/sign/:bucket", async (c) => {
@@ -262,6 +271,9 @@ export function createStorageApp(deps: StorageDeps): Hono {
     return c.json(await removeObjects(ctx, call, bucketOf(c), prefixes));
   });
 
+  app.all("/render/image/*", () => {
+    throw ERRORS.notEmulated("Image transformations");
+  });
   app.all("*", (c) => {
     throw ERRORS.routeNotFound(c.req.method, apiPath(c.req.url));
   });

@@ -52,8 +52,24 @@ export function listBuckets(
        ) b`,
       [escapeLike(options.search ?? ""), limit ?? null, offset],
     );
-    return rows.map((r) => r.row);
+    return rows.map((r) => bucketJson(r.row));
   });
+}
+
+/** A bucket as upstream answers it: these columns only, timestamps in ISO 8601 (JS Dates). */
+function bucketJson(row: BucketRow): BucketRow {
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    owner_id: row.owner_id,
+    public: row.public,
+    type: row.type,
+    file_size_limit: row.file_size_limit,
+    allowed_mime_types: row.allowed_mime_types,
+    created_at: new Date(row.created_at).toISOString(),
+    updated_at: new Date(row.updated_at).toISOString(),
+  };
 }
 
 /** `GET /bucket/{id}`: NoSuchBucket when absent or hidden by RLS. */
@@ -61,7 +77,7 @@ export function getBucket(ctx: StorageContext, call: Call, id: string): Promise<
   return withScope(ctx.session, call, async (scope) => {
     const bucket = await findBucket(scope.tx, id);
     if (!bucket) throw ERRORS.noSuchBucket();
-    return bucket;
+    return bucketJson(bucket);
   });
 }
 

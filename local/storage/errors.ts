@@ -13,6 +13,7 @@ export type StorageErrorCode =
   | "DatabaseTimeout"
   | "EntityTooLarge"
   | "ExpiredToken"
+  | "FeatureNotEnabled"
   | "InternalError"
   | "InvalidBucketName"
   | "InvalidJWT"
@@ -107,6 +108,14 @@ export const ERRORS = {
   invalidSignature: () => new StorageError("InvalidSignature", 400, "Invalid signature"),
   expiredSignature: () => new StorageError("ExpiredToken", 400, "The provided token has expired."),
   invalidRequest: (message: string) => new StorageError("InvalidRequest", 400, message),
+  /** What the local stack does not emulate (image transformations), refused rather than ignored. */
+  notEmulated: (feature: string) =>
+    new StorageError(
+      "FeatureNotEnabled",
+      400,
+      `${feature} are not emulated by the local stack`,
+      "Feature not enabled",
+    ),
   noContentProvided: () => new StorageError("InvalidRequest", 400, "No content provided"),
   invalidRange: () =>
     new StorageError("InvalidRange", 400, "invalid range provided", "invalid_range"),

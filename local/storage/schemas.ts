@@ -40,6 +40,8 @@ const ExpiresIn = z.int().min(1);
 
 export const SignBody = z.object({
   expiresIn: ExpiresIn,
+  /** Image transformation options (storage-js sends them only when non-empty). */
+  transform: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const SignManyBody = z.object({

@@ -59,7 +59,8 @@ export async function authenticate(
     if (options.allowAnon) return ANON;
     throw ERRORS.accessDenied(message, cause);
   };
-  if (!token) return refuse("Invalid JWT: no token provided");
+  // Upstream verifies the empty token and reports jose's message for it.
+  if (!token) return refuse("Invalid Compact JWS");
   let claims: Record<string, unknown> & { role: string };
   try {
     claims = await keys.verify(token);

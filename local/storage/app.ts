@@ -32,7 +32,7 @@ import {
   removeObjects,
   uploadObject,
 } from "./objects.ts";
-import { ListV2Body, listObjectsV2 } from "./list-v2.ts";
+import { listObjectsV2, ListV2Body } from "./list-v2.ts";
 import { renderInfo, renderObject } from "./render.ts";
 import {
   CopyBody,

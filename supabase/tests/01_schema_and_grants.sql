@@ -90,10 +90,10 @@ select set_eq(
       and has_function_privilege('service_role', p.oid, 'execute')
   $$,
   array[
-    'claim_jobs', 'complete_job', 'dispatch_jobs', 'enqueue_job', 'fail_job',
-    'purge_completed_jobs', 'requeue_dead_job'
+    'claim_jobs', 'complete_job', 'consume_rate_limit', 'dispatch_jobs', 'enqueue_job',
+    'fail_job', 'purge_completed_jobs', 'requeue_dead_job'
   ],
-  'service_role may execute only the queue functions in private'
+  'service_role may execute only the queue functions and the rate limit in private'
 );
 
 select set_eq(

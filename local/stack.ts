@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { LogLevel } from "../supabase/functions/_shared/config.ts";
 import { createDb } from "../supabase/functions/_shared/db/mod.ts";
 import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts";
+import { createLocalProvider } from "../supabase/functions/_shared/ai/local.ts";
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
 import { createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
 import { createAuthApp } from "./auth/app.ts";
@@ -227,6 +228,17 @@ function localDeps(
       jwks: keys.jwks as Deps["config"]["jwks"],
       logLevel: level,
       corsOrigins: ["*"],
+      ai: {
+        provider: "local",
+        openaiApiKey: undefined,
+        openaiBaseUrl: undefined,
+        chatModel: "gpt-4o-mini",
+        embeddingModel: "text-embedding-3-small",
+        timeoutMs: 60_000,
+        maxRetries: 2,
+      },
+      jobSecret: undefined,
+      maxInputChars: 32_000,
     },
     db: createDb(createSessionDriver(session)),
     verifyJwt: keys.verify,
@@ -234,6 +246,7 @@ function localDeps(
       level,
       ...(options.functionLogSink ? { sink: options.functionLogSink } : {}),
     }),
+    ai: createLocalProvider(),
     now: () => new Date(),
   };
 }

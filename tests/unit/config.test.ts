@@ -78,3 +78,40 @@ Deno.test("the logger masks credentials and content, and respects the level", ()
     ms: 5,
   });
 });
+
+Deno.test("loadConfig() picks the local AI provider without a key and openai with one", () => {
+  const local = loadConfig(BASE);
+  assert.equal(local.ai.provider, "local");
+  assert.equal(local.ai.chatModel, "gpt-4o-mini");
+  assert.equal(local.ai.embeddingModel, "text-embedding-3-small");
+  assert.equal(local.ai.timeoutMs, 60_000);
+  assert.equal(local.ai.maxRetries, 2);
+  assert.equal(local.maxInputChars, 32_000);
+  assert.equal(local.jobSecret, undefined);
+
+  const remote = loadConfig({
+    ...BASE,
+    OPENAI_API_KEY: "sk-test",
+    OPENAI_BASE_URL: "http://127.0.0.1:9999/v1/",
+    AI_TIMEOUT_MS: "500",
+    AI_MAX_RETRIES: "0",
+  });
+  assert.equal(remote.ai.provider, "openai");
+  assert.equal(remote.ai.openaiBaseUrl, "http://127.0.0.1:9999/v1");
+  assert.equal(remote.ai.timeoutMs, 500);
+  assert.equal(remote.ai.maxRetries, 0);
+
+  assert.equal(
+    loadConfig({ ...BASE, OPENAI_API_KEY: "sk-test", AI_PROVIDER: "local" }).ai.provider,
+    "local",
+  );
+  // An empty value in a .env file means unset.
+  assert.equal(loadConfig({ ...BASE, OPENAI_API_KEY: "" }).ai.provider, "local");
+});
+
+Deno.test("loadConfig() refuses a short JOB_SECRET and openai without a key", () => {
+  assert.throws(() => loadConfig({ ...BASE, JOB_SECRET: "short" }), /JOB_SECRET/);
+  assert.equal(loadConfig({ ...BASE, JOB_SECRET: "j".repeat(32) }).jobSecret, "j".repeat(32));
+  assert.throws(() => loadConfig({ ...BASE, AI_PROVIDER: "openai" }), /OPENAI_API_KEY/);
+  assert.throws(() => loadConfig({ ...BASE, AI_PROVIDER: "gemini" }), /AI_PROVIDER/);
+});

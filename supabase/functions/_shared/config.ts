@@ -9,6 +9,7 @@
 import { z } from "zod";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const AI_PROVIDERS = ["local", "openai"] as const;
 
 const JwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string() })) });
 
@@ -30,9 +31,33 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   /** Comma-separated origins allowed by CORS; `*` by default, as Supabase's examples. */
   CORS_ALLOWED_ORIGINS: z.string().default("*"),
+  /** `openai` or `local`; by default `openai` when OPENAI_API_KEY is set, else `local`. */
+  AI_PROVIDER: z.enum(AI_PROVIDERS).optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** Any OpenAI-compatible server (Azure, vLLM, Ollama, a test fake); the SDK's default if unset. */
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_CHAT_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  OPENAI_EMBEDDING_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  AI_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(60_000),
+  AI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** The dedicated credential of the queue workers' `/jobs` routes (Vault `job_secret` holds the same). */
+  JOB_SECRET: z.string().min(32).optional(),
+  /** Upper bound of user-supplied text (agent input, message content), in characters. */
+  MAX_INPUT_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(32_000),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type AiProviderName = (typeof AI_PROVIDERS)[number];
+
+export interface AiConfig {
+  provider: AiProviderName;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  chatModel: string;
+  embeddingModel: string;
+  timeoutMs: number;
+  maxRetries: number;
+}
 
 export interface Config {
   supabaseUrl: string;
@@ -46,6 +71,10 @@ export interface Config {
   jwks: { keys: Array<Record<string, unknown> & { kty: string }> } | undefined;
   logLevel: LogLevel;
   corsOrigins: string[];
+  ai: AiConfig;
+  /** The queue workers' dedicated credential; unset means only service keys reach `/jobs`. */
+  jobSecret: string | undefined;
+  maxInputChars: number;
 }
 
 export class ConfigError extends Error {
@@ -57,12 +86,19 @@ export class ConfigError extends Error {
 
 /** Parses the configuration from `env` (the process environment by default). */
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty value (`OPENAI_API_KEY=` in a .env file) means unset, as in the Supabase CLI.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid function configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  if (e.AI_PROVIDER === "openai" && !e.OPENAI_API_KEY) {
+    throw new ConfigError(
+      'Invalid function configuration: OPENAI_API_KEY is required when AI_PROVIDER is "openai"',
+    );
+  }
   return {
     supabaseUrl: e.SUPABASE_URL.replace(/\/+$/, ""),
     anonKey: e.SUPABASE_ANON_KEY,
@@ -74,6 +110,17 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwks: e.SUPABASE_JWKS ? parseJwks(e.SUPABASE_JWKS) : undefined,
     logLevel: e.LOG_LEVEL,
     corsOrigins: e.CORS_ALLOWED_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean),
+    ai: {
+      provider: e.AI_PROVIDER ?? (e.OPENAI_API_KEY ? "openai" : "local"),
+      openaiApiKey: e.OPENAI_API_KEY,
+      openaiBaseUrl: e.OPENAI_BASE_URL?.replace(/\/+$/, ""),
+      chatModel: e.OPENAI_CHAT_MODEL,
+      embeddingModel: e.OPENAI_EMBEDDING_MODEL,
+      timeoutMs: e.AI_TIMEOUT_MS,
+      maxRetries: e.AI_MAX_RETRIES,
+    },
+    jobSecret: e.JOB_SECRET,
+    maxInputChars: e.MAX_INPUT_CHARS,
   };
 }
 

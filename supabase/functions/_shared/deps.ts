@@ -3,6 +3,8 @@
  * can hand in theirs: `createApp(deps)`. `loadDeps()` builds the hosted set from the environment
  * and is called by each function's index.ts, outside `Deno.serve`, once per isolate.
  */
+import { createAiProvider } from "./ai/mod.ts";
+import type { AiProvider } from "./ai/types.ts";
 import { createJwtVerifier, type VerifyJwt } from "./auth.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createDb, type Db } from "./db/mod.ts";
@@ -14,6 +16,8 @@ export interface Deps {
   db: Db;
   verifyJwt: VerifyJwt;
   logger: Logger;
+  /** Embeddings, chat and summaries (`openai` or `local`, as the config says). */
+  ai: AiProvider;
   /** The clock; tests hand in a fixed one. */
   now: () => Date;
 }
@@ -31,6 +35,7 @@ export function loadDeps(env?: Record<string, string | undefined>): Deps {
     db: createDb(createPostgresDriver(config.databaseUrl, { max: config.dbPoolSize })),
     verifyJwt: verifierFor(config),
     logger: createLogger({}, { level: config.logLevel }),
+    ai: createAiProvider(config),
     now: () => new Date(),
   };
 }

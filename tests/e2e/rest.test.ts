@@ -268,7 +268,7 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
           `agents?name=eq.${"%00".repeat(10)}`,
           "agents?id=eq.%F0%9F%98%80",
           "agents?select=id::text;drop table agents",
-          ];
+        ];
         for (const path of cases) {
           const response = await fetch(`${stack.apiUrl}/rest/v1/${path}`, {
             headers: { apikey: stack.anonKey, Authorization: `Bearer ${stack.serviceRoleKey}` },
@@ -282,11 +282,11 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
           assert.equal(typeof body.message, "string");
         }
         const long = await alice.rpc("hybrid_search", {
-        query_text: "word ".repeat(100_000),
-        match_count: 5,
-      });
-      assert.ok(long.status >= 400 && long.status < 500, `long query: ${long.status}`);
-      const alive = await service.from("organizations").select("id").limit(1);
+          query_text: "word ".repeat(100_000),
+          match_count: 5,
+        });
+        assert.ok(long.status >= 400 && long.status < 500, `long query: ${long.status}`);
+        const alive = await service.from("organizations").select("id").limit(1);
         assert.equal(alive.error, null, "the database still answers");
       },
     );

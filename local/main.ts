@@ -20,6 +20,7 @@ const Env = z.object({
   SUPABASE_JWT_SECRET: z.string().min(32).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
   AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).optional(),
+  FUNCTIONS_MODE: z.enum(["in-process", "isolated"]).optional(),
 });
 
 async function main(): Promise<number> {
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
       ...(e.LOCAL_DATA_DIR ? { dataDir: e.LOCAL_DATA_DIR } : {}),
       ...(e.SUPABASE_JWT_SECRET ? { jwtSecret: e.SUPABASE_JWT_SECRET } : {}),
       ...(e.AUTH_JWT_ALG ? { userTokenAlg: e.AUTH_JWT_ALG } : {}),
+      ...(e.FUNCTIONS_MODE ? { functionsMode: e.FUNCTIONS_MODE } : {}),
       functionLogLevel: (e.LOG_LEVEL ?? "info") as LogLevel,
       reset: values.reset,
       onEvent: printEvent,
@@ -71,7 +73,9 @@ Started the local Supabase stack in ${(stack.bootMs / 1000).toFixed(1)} s.
 service_role key: ${stack.serviceRoleKey}
  Publishable key: ${PUBLISHABLE_KEY}
       Secret key: ${SECRET_KEY}
-       Functions: ${[...stack.functions.keys()].join(", ") || "(none)"}
+       Functions: ${[...stack.functions.keys()].join(", ") || "(none)"}${
+    e.FUNCTIONS_MODE === "isolated" ? " (isolated)" : ""
+  }
 
 Press Ctrl-C to stop.`);
 
@@ -136,6 +140,7 @@ function usage(): string {
     "  SUPABASE_JWT_SECRET   JWT secret (default: the Supabase CLI's local secret)",
     "  AUTH_JWT_ALG          ES256 (default) or HS256 for user access tokens",
     "  LOG_LEVEL             functions' log level (debug, info, warn, error)",
+    "  FUNCTIONS_MODE        in-process (default) or isolated: each function in its own process",
   ].join("\n");
 }
 

@@ -14,7 +14,7 @@ import { createDb } from "../supabase/functions/_shared/db/mod.ts";
 import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts";
 import { createLocalProvider } from "../supabase/functions/_shared/ai/local.ts";
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
-import { createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
+import { consoleSink, createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
 import { createAuthApp } from "./auth/app.ts";
 import { loadLocalConfig, type LocalConfig } from "./config.ts";
 import {
@@ -25,10 +25,11 @@ import {
   type LocalFunction,
   settleBackgroundWork,
 } from "./functions.ts";
-import { createGateway, type Handler, SECRET_KEY } from "./gateway.ts";
+import { createGateway, type Handler, PUBLISHABLE_KEY, SECRET_KEY } from "./gateway.ts";
 import { loadKeys, type LocalKeys, type UserTokenAlg } from "./keys.ts";
 import { type BootEvent, openDatabase } from "./postgres/database.ts";
 import type { Session } from "./postgres/session.ts";
+import { edgeRuntimeEnv, isolateSpecs, startIsolates } from "./isolates.ts";
 import { createStorageApp } from "./storage/app.ts";
 import { startWireServer } from "./wire/server.ts";
 import { startCronWorker } from "./workers/cron.ts";
@@ -61,6 +62,12 @@ export interface StackOptions {
   userTokenAlg?: UserTokenAlg;
   /** Functions that live outside supabase/functions (test fixtures). */
   extraFunctions?: Record<string, FunctionDefinition>;
+  /**
+   * `in-process` (default): every function app in this process with the in-process driver.
+   * `isolated`: each function with an index.ts in its own process, as on the edge runtime
+   * (local/isolates.ts); needs the wire port. Default: the FUNCTIONS_MODE environment variable.
+   */
+  functionsMode?: FunctionsMode;
   /** Run the cron and pg_net workers (default true). */
   workers?: boolean;
   /** Level and destination of the functions' JSON logs. */
@@ -149,8 +156,40 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.push(() => settleBackgroundWork());
     const deps = localDeps({ apiUrl, dbUrl, keys, session, options });
     const functions = new Map<string, LocalFunction>();
+    const functionsDir = join(root, "supabase", "functions");
+    let inProcessSettings = config.functions;
+    const isolated: LocalFunction[] = [];
+    if (functionsModeOf(options) === "isolated") {
+      if (!dbUrl) throw new Error("Isolated functions need the database wire port (dbPort)");
+      const specs = await isolateSpecs(functionsDir, join(root, "supabase"), config.functions);
+      // Folders with only an app.ts (test fixtures) stay in process.
+      inProcessSettings = { ...config.functions };
+      for (const spec of specs) {
+        inProcessSettings[spec.name] = { ...config.functions[spec.name]!, enabled: false };
+      }
+      const started = await startIsolates(specs, {
+        cwd: REPO_ROOT, // deno.json and node_modules (the npm cache), also for fixture projects
+        env: {
+          ...edgeRuntimeEnv({
+            apiUrl,
+            dbUrl,
+            keys,
+            publishableKey: PUBLISHABLE_KEY,
+            secretKey: SECRET_KEY,
+          }),
+          LOG_LEVEL: options.functionLogLevel ?? "info",
+        },
+        log,
+        // What a function prints (its JSON logs) goes where in-process functions' logs go.
+        onOutput: (_fn, stream, line) =>
+          (options.functionLogSink ?? consoleSink)(line, stream === "stderr" ? "warn" : "info"),
+      });
+      cleanups.push(() => Promise.all(started.map((fn) => fn.stop())).then(() => {}));
+      isolated.push(...started);
+    }
     const loaded = [
-      ...await loadFunctions(join(root, "supabase", "functions"), config.functions, deps),
+      ...await loadFunctions(functionsDir, inProcessSettings, deps),
+      ...isolated,
       ...defineFunctions(options.extraFunctions ?? {}, deps),
     ];
     for (const fn of loaded) functions.set(fn.name, fn);
@@ -300,4 +339,15 @@ async function processAlive(pid: number): Promise<boolean> {
 
 function ignoreNotFound(error: unknown): void {
   if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
+export type FunctionsMode = "in-process" | "isolated";
+
+/** The option, else FUNCTIONS_MODE (so CI can run the end-to-end suite with isolated functions). */
+function functionsModeOf(options: StackOptions): FunctionsMode {
+  const mode = options.functionsMode ?? Deno.env.get("FUNCTIONS_MODE") ?? "in-process";
+  if (mode !== "in-process" && mode !== "isolated") {
+    throw new Error(`FUNCTIONS_MODE must be "in-process" or "isolated", not "${mode}"`);
+  }
+  return mode;
 }

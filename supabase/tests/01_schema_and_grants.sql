@@ -77,7 +77,9 @@ select set_eq(
   $$,
   array[
     'can_edit_document', 'can_manage_agent', 'has_organization_role', 'is_organization_member',
-    'is_unclaimed_organization', 'member_organization_ids', 'shares_organization_with'
+    'is_unclaimed_organization', 'member_organization_ids', 'shares_organization_with',
+    -- analytics reports (begin atomic bodies call them as the caller)
+    'analytics_watermarks', 'check_analytics_access'
   ],
   'authenticated may execute only the policy helpers in private (policies run as the caller)'
 );
@@ -91,7 +93,11 @@ select set_eq(
   $$,
   array[
     'claim_jobs', 'complete_job', 'consume_rate_limit', 'dispatch_jobs', 'enqueue_job',
-    'fail_job', 'purge_completed_jobs', 'requeue_dead_job'
+    'fail_job', 'purge_completed_jobs', 'requeue_dead_job',
+    -- analytics rollups and reports, retention (cleanup-old)
+    'analytics_watermarks', 'apply_retention_policy', 'check_analytics_access',
+    'forget_failed_uploads', 'retention_storage_batch', 'rollup_analytics_daily',
+    'rollup_analytics_hourly'
   ],
   'service_role may execute only the queue functions and the rate limit in private'
 );
@@ -103,7 +109,11 @@ select set_eq(
     where p.pronamespace = 'public'::regnamespace
       and has_function_privilege('authenticated', p.oid, 'execute')
   $$,
-  array['find_similar_agents', 'hybrid_search', 'match_document_sections', 'match_messages'],
+  array[
+    'find_similar_agents', 'hybrid_search', 'match_document_sections', 'match_messages',
+    -- analytics reports for owners and admins
+    'analytics_series', 'detect_performance_issues', 'get_error_rate', 'get_performance_summary'
+  ],
   'authenticated may execute exactly the search RPCs in public'
 );
 

@@ -112,7 +112,9 @@ select set_eq(
   array[
     'find_similar_agents', 'hybrid_search', 'match_document_sections', 'match_messages',
     -- analytics reports for owners and admins
-    'analytics_series', 'detect_performance_issues', 'get_error_rate', 'get_performance_summary'
+    'analytics_series', 'detect_performance_issues', 'get_error_rate', 'get_performance_summary',
+    -- searches that record their own analytics event
+    'hybrid_search_tracked', 'match_document_sections_tracked', 'record_search_event'
   ],
   'authenticated may execute exactly the search RPCs in public'
 );

@@ -5,7 +5,7 @@
 -- run, bounded, nothing younger touched). now() is fixed within the suite's transaction.
 begin;
 \ir _helpers.psql
-select plan(61);
+select plan(65);
 
 select tests.create_two_tenants();
 
@@ -273,6 +273,28 @@ select is(private.apply_retention_policy('analytics_events', 100), 1::bigint, 'O
 select is(
   (select count(*) from public.analytics_events where name in ('old.event', 'old.unrolled')), 1::bigint,
   'an old event not yet rolled up is kept'
+);
+
+-- Searches record their own event (tracked variants of the search RPCs).
+select tests.authenticate_as('mia');
+select is(
+  (select count(*) from public.hybrid_search_tracked('widgets', null, 5, 1, 1, 50, jsonb_build_object('organization_id', (select org_a from ids)))),
+  0::bigint, 'A tracked search returns what the search returns'
+);
+select results_eq(
+  $$ select name, user_id, (properties ->> 'results')::int, duration_ms >= 0 from public.analytics_events where source = 'search' $$,
+  $$ select 'search.hybrid', mia, 0, true from ids $$,
+  'and records one search event for the caller'
+);
+select tests.authenticate_as('otto');
+select is(
+  (select count(*) from public.match_document_sections_tracked(tests.embedding(1), 5, jsonb_build_object('organization_id', (select org_a from ids)))),
+  0::bigint, 'A search in an organization one is not a member of finds nothing'
+);
+select tests.reset_role();
+select is(
+  (select count(*) from public.analytics_events where source = 'search'), 1::bigint,
+  'and records no event there'
 );
 
 -- Platform tables: pg_net responses and pg_cron run records.

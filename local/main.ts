@@ -21,6 +21,8 @@ const Env = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
   AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).optional(),
   FUNCTIONS_MODE: z.enum(["in-process", "isolated"]).optional(),
+  DB_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
 });
 
 async function main(): Promise<number> {
@@ -52,6 +54,10 @@ async function main(): Promise<number> {
       ...(e.LOCAL_DATA_DIR ? { dataDir: e.LOCAL_DATA_DIR } : {}),
       ...(e.SUPABASE_JWT_SECRET ? { jwtSecret: e.SUPABASE_JWT_SECRET } : {}),
       ...(e.AUTH_JWT_ALG ? { userTokenAlg: e.AUTH_JWT_ALG } : {}),
+      ...(e.DB_WAIT_TIMEOUT_MS ? { dbWaitTimeoutMs: e.DB_WAIT_TIMEOUT_MS } : {}),
+      ...(e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
+        ? { idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+        : {}),
       ...(e.FUNCTIONS_MODE ? { functionsMode: e.FUNCTIONS_MODE } : {}),
       functionLogLevel: (e.LOG_LEVEL ?? "info") as LogLevel,
       reset: values.reset,
@@ -140,6 +146,10 @@ function usage(): string {
     "  SUPABASE_JWT_SECRET   JWT secret (default: the Supabase CLI's local secret)",
     "  AUTH_JWT_ALG          ES256 (default) or HS256 for user access tokens",
     "  LOG_LEVEL             functions' log level (debug, info, warn, error)",
+    "  DB_WAIT_TIMEOUT_MS    how long an API request waits for the database session held by",
+    "                        another client (psql in BEGIN) before a 503 session_busy (15000)",
+    "  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+    "                        how long a psql/wire client may sit idle in a transaction (60000)",
     "  FUNCTIONS_MODE        in-process (default) or isolated: each function in its own process",
   ].join("\n");
 }

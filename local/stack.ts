@@ -70,6 +70,13 @@ export interface StackOptions {
   functionsMode?: FunctionsMode;
   /** Run the cron and pg_net workers (default true). */
   workers?: boolean;
+  /**
+   * How long an API request waits for the one database session before answering 503
+   * session_busy (default 15 000 ms; null waits forever). See local/postgres/session.ts.
+   */
+  dbWaitTimeoutMs?: number | null;
+  /** How long a wire client may hold the session idle in a transaction (default 60 000 ms). */
+  idleInTransactionTimeoutMs?: number;
   /** Level and destination of the functions' JSON logs. */
   functionLogLevel?: LogLevel;
   functionLogSink?: LogSink;
@@ -139,6 +146,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const { session } = database;
     cleanups.push(() => session.close());
+    session.setWaitPolicy({
+      log,
+      ...(options.dbWaitTimeoutMs !== undefined ? { waitTimeoutMs: options.dbWaitTimeoutMs } : {}),
+    });
     emit({ kind: "database", ms: performance.now() - dbStarted, fresh: database.fresh });
 
     await setVaultSecret(session, "project_url", apiUrl);
@@ -147,7 +158,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let dbUrl = "";
     const dbPort = options.dbPort === undefined ? config.dbPort : options.dbPort;
     if (dbPort !== null) {
-      const wire = await startWireServer({ session, hostname, port: dbPort, onLog: log });
+      const wire = await startWireServer({
+        session,
+        hostname,
+        port: dbPort,
+        onLog: log,
+        ...(options.idleInTransactionTimeoutMs !== undefined
+          ? { idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs }
+          : {}),
+      });
       cleanups.push(() => wire.close());
       dbUrl = `postgresql://postgres:postgres@${hostname}:${wire.port}/postgres`;
     }

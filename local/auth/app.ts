@@ -61,6 +61,7 @@ import {
   UserUpdateBody,
 } from "./input.ts";
 import { signUp } from "./signup.ts";
+import { isSessionBusy } from "../postgres/session.ts";
 
 export type { AuthDeps } from "./deps.ts";
 
@@ -76,6 +77,9 @@ export function createAuthApp(deps: AuthDeps): Hono {
     if (error instanceof AuthError) {
       if (error.status >= 500) ctx.onError(error.cause ?? error, request(c));
       return errorResponse(error, version);
+    }
+    if (isSessionBusy(error)) {
+      return errorResponse(new AuthError(503, "session_busy", error.message), version);
     }
     ctx.onError(error, request(c));
     return errorResponse(

@@ -32,10 +32,12 @@ export type AuthErrorCode =
   | "weak_password"
   | "invalid_credentials"
   | "unexpected_audience"
+  /** The local database's one session is held by someone else (local/postgres/session.ts). */
+  | "session_busy"
   /** An endpoint the emulator does not implement (passkeys, OAuth server, Web3, ...). */
   | "not_found";
 
-export type AuthErrorStatus = 400 | 401 | 403 | 404 | 405 | 422 | 500;
+export type AuthErrorStatus = 400 | 401 | 403 | 404 | 405 | 422 | 500 | 503;
 
 /** An error GoTrue would answer with: status, code and the message auth-js shows. */
 export class AuthError extends Error {

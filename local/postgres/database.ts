@@ -77,6 +77,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     const applied = await applyMigrations(session, options.migrationsDir, progress);
     if (fresh) await applySeeds(session, options.seedPaths ?? [], progress);
+    // What every party returns to when a wire client's session state is set aside (session.ts).
+    await session.markBaseline();
     return { session, fresh, applied };
   } catch (error) {
     await session.close();

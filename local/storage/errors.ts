@@ -5,6 +5,7 @@
  * storage-js reads `message`, `statusCode` and `code` from that body.
  */
 import { AppError } from "../../supabase/functions/_shared/errors.ts";
+import { isSessionBusy } from "../postgres/session.ts";
 
 export type StorageErrorCode =
   | "AccessDenied"
@@ -196,6 +197,12 @@ export function fromPgError(error: PgError): StorageError {
 /** Any thrown value as a StorageError; unknown errors become a generic 500. */
 export function toStorageError(error: unknown): StorageError {
   if (error instanceof StorageError) return error;
+  if (isSessionBusy(error)) {
+    // The local database's one session is held by someone else (local/postgres/session.ts).
+    return new StorageError("DatabaseTimeout", 503, error.message, "session_busy", {
+      cause: error,
+    });
+  }
   if (isPgError(error)) return fromPgError(error);
   if (error instanceof AppError) {
     // Only the JWT verifier throws AppError here; upstream reports bad tokens as AccessDenied.

@@ -37,7 +37,7 @@ import {
   syncMessage,
   type TransactionStatus,
 } from "./protocol.ts";
-import { copyFormat, isCopyFromStdin, mayChangeRole, statementWords } from "./sql-text.ts";
+import { copyFormat, customSettingNames, isCopyFromStdin, statementWords } from "./sql-text.ts";
 
 export interface WireLogEvent {
   level: "info" | "warn" | "error";
@@ -114,7 +114,8 @@ export class WireClient {
   /** An emulated COPY FROM STDIN: the query and the data received so far. */
   #copyIn: { query: Uint8Array; data: Uint8Array[] } | null = null;
   #lease: Lease | null = null;
-  #mayHaveChangedRole = false;
+  /** The session-state party of this client (see session.ts, rule 3). */
+  readonly #party: string;
   #closing = false;
   #connClosed = false;
   #connected = false;
@@ -125,6 +126,7 @@ export class WireClient {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#prefix = `w${id}_`;
+    this.#party = `wire:${id}`;
   }
 
   /** Serves the client until it leaves, then rolls back and releases whatever it left behind. */
@@ -285,7 +287,7 @@ export class WireClient {
 
   async #acceptQuery(message: Message): Promise<void> {
     const sql = sqlTextOf(message);
-    if (mayChangeRole(sql)) this.#mayHaveChangedRole = true;
+    this.#noteSettings(sql);
     const statements = statementWords(sql);
     const copies = statements.filter(isCopyFromStdin);
     if (copies.length === 1 && statements.length === 1) {
@@ -332,7 +334,7 @@ export class WireClient {
   #rename(message: Message): Message {
     if (message.type === "P") {
       const sql = sqlTextOf(message);
-      if (mayChangeRole(sql)) this.#mayHaveChangedRole = true;
+      this.#noteSettings(sql);
       if (statementWords(sql).some(isCopyFromStdin)) {
         message = replaceParseText(message, REFUSE_COPY_FROM_STDIN);
       }
@@ -344,6 +346,12 @@ export class WireClient {
       if (message.type === "C") this.#statements.delete(named.name);
     }
     return renamed.message;
+  }
+
+  /** Custom settings this client may set are saved with its session state (session.ts). */
+  #noteSettings(sql: string): void {
+    const names = customSettingNames(sql);
+    if (names.length > 0) this.#ctx.session.noteCustomSettings(this.#party, names);
   }
 
   #queue(bytes: Uint8Array): void {
@@ -377,13 +385,23 @@ export class WireClient {
 
   async #holdLease(): Promise<Lease> {
     if (this.#lease !== null) return this.#lease;
-    const lease = await this.#ctx.session.lease(`wire:${this.id}`);
+    const lease = await this.#ctx.session.lease(this.#owner(), {
+      party: this.#party,
+      waitTimeoutMs: null,
+    });
     if (this.#closing) {
       lease.release();
       throw new ClientGone();
     }
     this.#lease = lease;
     return lease;
+  }
+
+  /** How this client shows up as the session's holder in logs and busy errors. */
+  #owner(): string {
+    const name = this.#applicationName ? ` ${this.#applicationName}` : "";
+    const remote = this.#conn.remoteAddr as Deno.NetAddr;
+    return `wire:${this.id} (${`${name} ${remote.hostname}:${remote.port}`.trim()})`;
   }
 
   #releaseLease(): void {
@@ -393,14 +411,17 @@ export class WireClient {
 
   /**
    * What a disconnect leaves behind, undone under the lease: an open transaction or exchange
-   * (rolled back), named statements (closed) and a session-level role change (reset).
+   * (rolled back), named statements (closed) and session-level state (back to the baseline).
    */
   async #cleanUp(): Promise<void> {
     this.#copyIn = null;
     const midExchange = this.#lease !== null;
-    if (!midExchange && this.#statements.size === 0 && !this.#mayHaveChangedRole) return;
+    if (!this.#connected && !midExchange) return;
     try {
-      const lease = this.#lease ?? await this.#ctx.session.lease(`wire:${this.id}:cleanup`);
+      const lease = this.#lease ?? await this.#ctx.session.lease(`${this.#owner()}:cleanup`, {
+        party: this.#party,
+        waitTimeoutMs: null,
+      });
       this.#lease = lease;
       if (midExchange) await rollBackToIdle(lease);
       if (this.#statements.size > 0) {
@@ -408,9 +429,7 @@ export class WireClient {
         await lease.execRaw(concatBytes([...closes, syncMessage()]));
         this.#statements.clear();
       }
-      if (this.#mayHaveChangedRole) {
-        await lease.execRaw(queryMessage("reset session authorization; reset role"));
-      }
+      await this.#ctx.session.forgetParty(this.#party);
     } catch (error) {
       if (!(error instanceof SessionClosedError)) {
         this.#log("error", "Wire client cleanup failed", { error: String(error) });

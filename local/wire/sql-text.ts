@@ -74,6 +74,20 @@ export function mayChangeRole(sql: string): boolean {
   return ROLE_CHANGE.test(sql);
 }
 
+/**
+ * Custom (dotted) setting names the SQL may set: `SET [SESSION] a.b = ...`, `RESET a.b`,
+ * `set_config('a.b', ...)`. A false positive only costs saving an empty value.
+ */
+export function customSettingNames(sql: string): string[] {
+  const names = new Set<string>();
+  for (const match of sql.matchAll(SET_CUSTOM)) names.add(match[1]!.toLowerCase());
+  for (const match of sql.matchAll(SET_CONFIG_CUSTOM)) names.add(match[1]!.toLowerCase());
+  return [...names];
+}
+
+const SET_CUSTOM = /\bset\s+(?:session\s+)?([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+)/gi;
+const SET_CONFIG_CUSTOM = /\bset_config\s*\(\s*'([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+)'/gi;
+
 function stdinIndex(words: readonly string[]): number {
   for (let i = 1; i + 1 < words.length; i++) {
     if (words[i] === "from" && words[i + 1] === "stdin") return i + 1;

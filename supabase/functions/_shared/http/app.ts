@@ -13,7 +13,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, errorBody, type ErrorCode } from "../errors.ts";
+import { AppError, errorBody, type ErrorCode, STATUS_BY_CODE } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 
 export interface AppVariables {
@@ -108,6 +108,15 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
 /** Maps any thrown value to the AppError the caller sees; logs what is not theirs to see. */
 export function toAppError(error: unknown, c?: Context): AppError {
   if (error instanceof AppError) return error;
+  // An AppError from another copy of this module (the local stack's hot reload loads functions
+  // from fresh copies while the stack's own deps keep theirs): same shape, another class.
+  if (isForeignAppError(error)) {
+    return new AppError(error.code, error.message, {
+      details: error.details,
+      ...(error.headers ? { headers: error.headers } : {}),
+      cause: error,
+    });
+  }
   if (error instanceof HTTPException) {
     const code = CODE_BY_HTTP_STATUS[error.status] ?? "invalid_request";
     const message = error.status === 400 && /JSON/i.test(error.message)
@@ -153,4 +162,11 @@ function fromSqlState(error: PostgresErrorLike): AppError | null {
     return new AppError("invalid_request", error.message, { cause: error });
   }
   return null;
+}
+
+function isForeignAppError(
+  error: unknown,
+): error is AppError {
+  return error instanceof Error && error.name === "AppError" &&
+    Object.hasOwn(STATUS_BY_CODE, (error as { code?: unknown }).code as string);
 }

@@ -10,9 +10,12 @@
  * callers included, runs inside its transaction or between its Parse and Bind. See client.ts.
  *
  * What one shared session cannot isolate (the caveats of this server):
- * - Session-level settings are shared: a `SET search_path`, `SET ROLE` or `SET TimeZone` outside a
- *   transaction applies to every party until reset. Use `SET LOCAL` inside a transaction. A role
- *   or session authorization a client leaves behind is reset when it disconnects.
+ * - Session-level settings are per client: a client's `SET search_path`, `SET ROLE`,
+ *   `set_config(..., false)` or `DISCARD ALL` is saved and the session reset to the stack's
+ *   baseline whenever another party takes the session, and put back for the client's next
+ *   statement (local/postgres/session.ts, rule 3); a client's state is dropped when it leaves.
+ *   Custom settings (`request.jwt.claim.sub`) are put back only when set by name in the SQL
+ *   text (`SET a.b`, `set_config('a.b', ...)`); they never reach another party either way.
  * - Named protocol-level prepared statements and portals are isolated: renamed with a per-client
  *   prefix ("w<id>_", visible in error messages) and closed at disconnect. SQL-level PREPARE and
  *   DEALLOCATE (and DISCARD ALL), temporary tables, cursors declared WITH HOLD and session-level
@@ -24,7 +27,8 @@
  * - Startup options (`options`, `client_encoding`, ...) are ignored; the session speaks UTF8.
  *   There is no TLS and no query cancellation (CancelRequest is accepted and ignored).
  * - A client that holds the session and sends nothing for `idleInTransactionTimeoutMs` is ended
- *   with FATAL 25P03, like idle_in_transaction_session_timeout, and rolled back.
+ *   with FATAL 25P03, like idle_in_transaction_session_timeout, and rolled back. Meanwhile API
+ *   requests wait at most the session's wait bound, then answer 503 session_busy.
  */
 import type { Session } from "../postgres/session.ts";
 import {

@@ -28,10 +28,14 @@ const Env = z.object({
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { reset: { type: "boolean", default: false }, help: { type: "boolean" } },
+    options: {
+      reset: { type: "boolean", default: false },
+      "env-file": { type: "string" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
-    console.log("Usage: npx deno task start [--reset]\n\n" + usage());
+    console.log("Usage: npx deno task start [--reset] [--env-file <path>]\n\n" + usage());
     return 0;
   }
   const env = Env.safeParse(Deno.env.toObject());
@@ -61,6 +65,7 @@ async function main(): Promise<number> {
       ...(e.FUNCTIONS_MODE ? { functionsMode: e.FUNCTIONS_MODE } : {}),
       functionLogLevel: (e.LOG_LEVEL ?? "info") as LogLevel,
       reset: values.reset,
+      ...(values["env-file"] ? { envFile: values["env-file"] } : {}),
       onEvent: printEvent,
     });
   } catch (error) {
@@ -138,7 +143,8 @@ function ms(value: number): string {
 function usage(): string {
   return [
     "Options:",
-    "  --reset   delete the local data folder first and start from an empty database",
+    "  --reset             delete the local data folder first and start from an empty database",
+    "  --env-file <path>   more variables for the functions (dotenv), over supabase/functions/.env",
     "",
     "Environment:",
     "  API_PORT, DB_PORT     override the ports in supabase/config.toml",
@@ -151,6 +157,10 @@ function usage(): string {
     "  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
     "                        how long a psql/wire client may sit idle in a transaction (60000)",
     "  FUNCTIONS_MODE        in-process (default) or isolated: each function in its own process",
+    "",
+    "The functions also get the variables of supabase/functions/.env, --env-file and this",
+    "environment that they read (OPENAI_API_KEY, AI_PROVIDER, JOB_SECRET, ...; see",
+    "supabase/functions/.env.example).",
   ].join("\n");
 }
 

@@ -9,14 +9,15 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { LogLevel } from "../supabase/functions/_shared/config.ts";
+import { createAiProvider } from "../supabase/functions/_shared/ai/mod.ts";
+import { type Config, type LogLevel, loadConfig } from "../supabase/functions/_shared/config.ts";
 import { createDb } from "../supabase/functions/_shared/db/mod.ts";
 import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts";
-import { createLocalProvider } from "../supabase/functions/_shared/ai/local.ts";
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
 import { consoleSink, createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
 import { createAuthApp } from "./auth/app.ts";
 import { loadLocalConfig, type LocalConfig } from "./config.ts";
+import { functionEnvironment, loadJobSecret } from "./function-env.ts";
 import {
   defineFunctions,
   type FunctionDefinition,
@@ -63,6 +64,13 @@ export interface StackOptions {
   /** Functions that live outside supabase/functions (test fixtures). */
   extraFunctions?: Record<string, FunctionDefinition>;
   /**
+   * Variables for the functions over everything else (local/function-env.ts has the layers:
+   * supabase/functions/.env, envFile, this process's environment, the stack's own).
+   */
+  functionEnv?: Record<string, string>;
+  /** A dotenv file for the functions (`npx deno task start --env-file <path>`). */
+  envFile?: string;
+  /**
    * `in-process` (default): every function app in this process with the in-process driver.
    * `isolated`: each function with an index.ts in its own process, as on the edge runtime
    * (local/isolates.ts); needs the wire port. Default: the FUNCTIONS_MODE environment variable.
@@ -95,6 +103,10 @@ export interface Stack {
   session: Session;
   /** The loaded function apps, by name. */
   functions: ReadonlyMap<string, LocalFunction>;
+  /** The queue workers' credential: Vault `job_secret` and the functions' JOB_SECRET. */
+  jobSecret: string;
+  /** The environment the functions' config was built from. */
+  functionEnv: Readonly<Record<string, string>>;
   /** True when this boot created the database. */
   fresh: boolean;
   bootMs: number;
@@ -171,9 +183,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dbUrl = `postgresql://postgres:postgres@${hostname}:${wire.port}/postgres`;
     }
 
+    const functionEnv = await functionEnvironment({
+      dotenvPath: join(root, "supabase", "functions", ".env"),
+      ...(options.envFile ? { envFile: options.envFile } : {}),
+      processEnv: Deno.env.toObject(),
+      stack: {
+        ...edgeRuntimeEnv({
+          apiUrl,
+          dbUrl,
+          keys,
+          publishableKey: PUBLISHABLE_KEY,
+          secretKey: SECRET_KEY,
+        }),
+        JWT_SECRET: keys.jwtSecret,
+        // The stack's database, whatever DATABASE_URL the shell or a .env file has.
+        DATABASE_URL: dbUrl,
+        ...(options.functionLogLevel ? { LOG_LEVEL: options.functionLogLevel } : {}),
+      },
+      ...(options.functionEnv ? { overrides: options.functionEnv } : {}),
+      jobSecret: (given) => loadJobSecret(given, dataDir),
+      warn: (msg) => log({ level: "warn", msg }),
+    });
+    const jobSecret = functionEnv.JOB_SECRET!;
+    await setVaultSecret(session, "job_secret", jobSecret);
+
     installEdgeRuntime();
     cleanups.push(() => settleBackgroundWork());
-    const deps = localDeps({ apiUrl, dbUrl, keys, session, options });
+    const deps = localDeps({ config: loadConfig(functionEnv), keys, session, options });
     const functions = new Map<string, LocalFunction>();
     const functionsDir = join(root, "supabase", "functions");
     let inProcessSettings = config.functions;
@@ -188,16 +224,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
       const started = await startIsolates(specs, {
         cwd: REPO_ROOT, // deno.json and node_modules (the npm cache), also for fixture projects
-        env: {
-          ...edgeRuntimeEnv({
-            apiUrl,
-            dbUrl,
-            keys,
-            publishableKey: PUBLISHABLE_KEY,
-            secretKey: SECRET_KEY,
-          }),
-          LOG_LEVEL: options.functionLogLevel ?? "info",
-        },
+        env: { LOG_LEVEL: "info", ...functionEnv },
         log,
         // What a function prints (its JSON logs) goes where in-process functions' logs go.
         onOutput: (_fn, stream, line) =>
@@ -251,6 +278,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       config,
       session,
       functions,
+      jobSecret,
+      functionEnv,
       fresh: database.fresh,
       bootMs: performance.now() - started,
       stop() {
@@ -264,47 +293,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
+/** The functions' Deps in this process: their config, the in-process driver, the stack's keys. */
 function localDeps(
-  { apiUrl, dbUrl, keys, session, options }: {
-    apiUrl: string;
-    dbUrl: string;
+  { config, keys, session, options }: {
+    config: Config;
     keys: LocalKeys;
     session: Session;
     options: StackOptions;
   },
 ): Deps {
-  const level = options.functionLogLevel ?? "info";
   return {
-    config: {
-      supabaseUrl: apiUrl,
-      anonKey: keys.anonKey,
-      serviceRoleKey: keys.serviceRoleKey,
-      serviceKeys: [keys.serviceRoleKey, SECRET_KEY],
-      databaseUrl: dbUrl || undefined,
-      dbPoolSize: 1,
-      jwtSecret: keys.jwtSecret,
-      jwks: keys.jwks as Deps["config"]["jwks"],
-      logLevel: level,
-      corsOrigins: ["*"],
-      ai: {
-        provider: "local",
-        openaiApiKey: undefined,
-        openaiBaseUrl: undefined,
-        chatModel: "gpt-4o-mini",
-        embeddingModel: "text-embedding-3-small",
-        timeoutMs: 60_000,
-        maxRetries: 2,
-      },
-      jobSecret: undefined,
-      maxInputChars: 32_000,
-    },
+    config,
     db: createDb(createSessionDriver(session)),
     verifyJwt: keys.verify,
     logger: createLogger({}, {
-      level,
+      level: config.logLevel,
       ...(options.functionLogSink ? { sink: options.functionLogSink } : {}),
     }),
-    ai: createLocalProvider(),
+    ai: createAiProvider(config),
     now: () => new Date(),
   };
 }

@@ -75,6 +75,8 @@ export interface Config {
   /** The queue workers' dedicated credential; unset means only service keys reach `/jobs`. */
   jobSecret: string | undefined;
   maxInputChars: number;
+  /** file-processor's limits on one file (its defaults when absent). */
+  files?: { maxBytes: number; maxPages: number; maxCharacters: number };
 }
 
 export class ConfigError extends Error {

@@ -46,6 +46,9 @@ const EnvSchema = z.object({
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(32_000),
 });
 
+/** Every variable the functions read (the local stack passes these on from its environment). */
+export const FUNCTION_ENV_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type AiProviderName = (typeof AI_PROVIDERS)[number];
 

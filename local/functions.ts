@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
 import type { FunctionSettings } from "./config.ts";
+import type { WorkerLog } from "./workers/log.ts";
 
 export interface LocalFunction {
   name: string;
@@ -27,25 +28,44 @@ export interface FunctionDefinition {
 
 type AppModule = { createApp?: FunctionDefinition["createApp"] };
 
-/** Finds and builds every function app under `functionsDir`. */
+/**
+ * Finds and builds every function app under `functionsDir`. A function that fails to load (a
+ * syntax error, a bad import, a throwing createApp) is logged and answers the edge runtime's
+ * 503 `BOOT_ERROR`; the others are served.
+ */
 export async function loadFunctions(
   functionsDir: string,
   settings: Record<string, FunctionSettings>,
   deps: Deps,
+  log: WorkerLog = () => {},
 ): Promise<LocalFunction[]> {
   const loaded: LocalFunction[] = [];
   for (const name of await functionFolders(functionsDir)) {
     const config = settings[name];
     if (config?.enabled === false) continue;
+    const verifyJwt = config?.verify_jwt ?? true;
     const entry = join(functionsDir, name, "app.ts");
-    const module = (await import(pathToFileURL(entry).href)) as AppModule;
-    if (typeof module.createApp !== "function") {
-      throw new Error(`${entry} must export createApp(deps)`);
+    try {
+      const module = (await import(pathToFileURL(entry).href)) as AppModule;
+      if (typeof module.createApp !== "function") {
+        throw new Error(`${entry} must export createApp(deps)`);
+      }
+      const app = module.createApp(deps);
+      loaded.push({ name, verifyJwt, fetch: (r) => app.fetch(r) });
+    } catch (error) {
+      log({ level: "error", msg: "Function failed to boot", fn: name, error: String(error) });
+      loaded.push({ name, verifyJwt, fetch: bootError });
     }
-    const app = module.createApp(deps);
-    loaded.push({ name, verifyJwt: config?.verify_jwt ?? true, fetch: (r) => app.fetch(r) });
   }
   return loaded;
+}
+
+/** What the edge runtime answers for a function whose worker could not start. */
+function bootError(): Response {
+  return Response.json(
+    { code: "BOOT_ERROR", message: "Worker failed to boot (please check logs)" },
+    { status: 503 },
+  );
 }
 
 /** Builds the extra (test fixture) functions. */

@@ -66,6 +66,7 @@ async function main(): Promise<number> {
       functionLogLevel: (e.LOG_LEVEL ?? "info") as LogLevel,
       reset: values.reset,
       ...(values["env-file"] ? { envFile: values["env-file"] } : {}),
+      watchFunctions: true,
       onEvent: printEvent,
     });
   } catch (error) {

@@ -10,7 +10,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createAiProvider } from "../supabase/functions/_shared/ai/mod.ts";
-import { type Config, type LogLevel, loadConfig } from "../supabase/functions/_shared/config.ts";
+import { type Config, loadConfig, type LogLevel } from "../supabase/functions/_shared/config.ts";
 import { createDb } from "../supabase/functions/_shared/db/mod.ts";
 import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts";
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
@@ -30,7 +30,8 @@ import { createGateway, type Handler, PUBLISHABLE_KEY, SECRET_KEY } from "./gate
 import { loadKeys, type LocalKeys, type UserTokenAlg } from "./keys.ts";
 import { type BootEvent, openDatabase } from "./postgres/database.ts";
 import type { Session } from "./postgres/session.ts";
-import { edgeRuntimeEnv, isolateSpecs, startIsolates } from "./isolates.ts";
+import { type FunctionSet, startHotReload } from "./hot-reload.ts";
+import { edgeRuntimeEnv, type IsolatedFunction, isolateSpecs, startIsolates } from "./isolates.ts";
 import { createStorageApp } from "./storage/app.ts";
 import { startWireServer } from "./wire/server.ts";
 import { startCronWorker } from "./workers/cron.ts";
@@ -78,6 +79,11 @@ export interface StackOptions {
   functionsMode?: FunctionsMode;
   /** Run the cron and pg_net workers (default true). */
   workers?: boolean;
+  /**
+   * Reload the functions when a file under supabase/functions changes, and serve new function
+   * folders (default false; `deno task start` turns it on). See local/hot-reload.ts.
+   */
+  watchFunctions?: boolean;
   /**
    * How long an API request waits for the one database session before answering 503
    * session_busy (default 15 000 ms; null waits forever). See local/postgres/session.ts.
@@ -212,34 +218,44 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const deps = localDeps({ config: loadConfig(functionEnv), keys, session, options });
     const functions = new Map<string, LocalFunction>();
     const functionsDir = join(root, "supabase", "functions");
-    let inProcessSettings = config.functions;
-    const isolated: LocalFunction[] = [];
-    if (functionsModeOf(options) === "isolated") {
-      if (!dbUrl) throw new Error("Isolated functions need the database wire port (dbPort)");
-      const specs = await isolateSpecs(functionsDir, join(root, "supabase"), config.functions);
-      // Folders with only an app.ts (test fixtures) stay in process.
-      inProcessSettings = { ...config.functions };
-      for (const spec of specs) {
-        inProcessSettings[spec.name] = { ...config.functions[spec.name]!, enabled: false };
+    // Every function of supabase/functions, built from `dir`: the folder itself at boot, a fresh
+    // copy on each hot reload (local/hot-reload.ts); isolated ones restart from the folder.
+    const loadSet = async (dir: string): Promise<FunctionSet> => {
+      let inProcessSettings = config.functions;
+      const isolated: IsolatedFunction[] = [];
+      if (functionsModeOf(options) === "isolated") {
+        if (!dbUrl) throw new Error("Isolated functions need the database wire port (dbPort)");
+        const specs = await isolateSpecs(functionsDir, join(root, "supabase"), config.functions);
+        // Folders with only an app.ts (test fixtures) stay in process.
+        inProcessSettings = { ...config.functions };
+        for (const spec of specs) {
+          inProcessSettings[spec.name] = { ...config.functions[spec.name]!, enabled: false };
+        }
+        const started = await startIsolates(specs, {
+          cwd: REPO_ROOT, // deno.json and node_modules (the npm cache), also for fixture projects
+          env: { LOG_LEVEL: "info", ...functionEnv },
+          log,
+          // What a function prints (its JSON logs) goes where in-process functions' logs go.
+          onOutput: (_fn, stream, line) =>
+            (options.functionLogSink ?? consoleSink)(line, stream === "stderr" ? "warn" : "info"),
+        });
+        isolated.push(...started);
       }
-      const started = await startIsolates(specs, {
-        cwd: REPO_ROOT, // deno.json and node_modules (the npm cache), also for fixture projects
-        env: { LOG_LEVEL: "info", ...functionEnv },
-        log,
-        // What a function prints (its JSON logs) goes where in-process functions' logs go.
-        onOutput: (_fn, stream, line) =>
-          (options.functionLogSink ?? consoleSink)(line, stream === "stderr" ? "warn" : "info"),
-      });
-      cleanups.push(() => Promise.all(started.map((fn) => fn.stop())).then(() => {}));
-      isolated.push(...started);
-    }
-    const loaded = [
-      ...await loadFunctions(functionsDir, inProcessSettings, deps),
-      ...isolated,
-      ...defineFunctions(options.extraFunctions ?? {}, deps),
-    ];
-    for (const fn of loaded) functions.set(fn.name, fn);
-    emit({ kind: "functions", names: [...functions.keys()] });
+      return {
+        functions: [...await loadFunctions(dir, inProcessSettings, deps, log), ...isolated],
+        stop: () => Promise.all(isolated.map((fn) => fn.stop())).then(() => {}),
+      };
+    };
+    const reloader = await startHotReload({
+      functionsDir,
+      load: loadSet,
+      functions,
+      fixed: defineFunctions(options.extraFunctions ?? {}, deps),
+      watch: options.watchFunctions ?? false,
+      log,
+      onReload: (names) => emit({ kind: "functions", names }),
+    });
+    cleanups.push(() => reloader.stop());
 
     const storageDir = dataDir ? join(dataDir, "storage") : await Deno.makeTempDir();
     if (!dataDir) cleanups.push(() => Deno.remove(storageDir, { recursive: true }));

@@ -6,6 +6,10 @@
 begin;
 \ir _helpers.psql
 select plan(47);
+-- The checks below turn seq scans off to see the index paths. A long-lived session (a running
+-- stack, Postgres 15 under `supabase test db`) may reuse a generic plan of the search functions
+-- cached before that, whatever the settings say now: plan every call afresh.
+set local plan_cache_mode = force_custom_plan;
 
 select tests.create_supabase_user('ada');
 select tests.create_supabase_user('mia');

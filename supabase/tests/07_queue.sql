@@ -167,12 +167,18 @@ select is(private.purge_completed_jobs(interval '7 days'), 1::bigint, 'purge_com
 insert into jobs_seen values ('d', private.enqueue_job('test_jobs', '{"n": 4}'));
 select vault.create_secret('job-secret-for-the-queue-suite-0123456789', 'job_secret')
 where not exists (select 1 from vault.secrets where name = 'job_secret');
+-- Whatever project_url this database has (a running stack's own port, a hosted project's URL).
+select vault.create_secret('http://127.0.0.1:54321', 'project_url')
+where not exists (select 1 from vault.secrets where name = 'project_url');
 select is(private.dispatch_jobs('test_jobs'), 1, 'The dispatcher sends one request per batch');
 select results_eq(
   $$ select r.method::text, r.url, r.headers ->> 'Authorization' = 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'job_secret'),
             convert_from(r.body, 'utf8')::jsonb
      from net.http_request_queue r order by r.id desc limit 1 $$,
-  $$ select 'POST', 'http://127.0.0.1:54321/functions/v1/test-worker/jobs', true,
+  $$ select 'POST',
+            rtrim((select decrypted_secret from vault.decrypted_secrets where name = 'project_url'), '/')
+              || '/functions/v1/test-worker/jobs' collate "default",
+            true,
             jsonb_build_object('queue', 'test_jobs', 'jobs', jsonb_build_array(
               jsonb_build_object('id', id, 'payload', '{"n": 4}'::jsonb, 'attempt', 1)))
      from jobs_seen where label = 'd' $$,

@@ -7,6 +7,9 @@ select plan(17);
 
 delete from vault.secrets where name = 'job_secret';
 select vault.create_secret('job-secret-for-the-dispatch-suite-0123456789', 'job_secret');
+-- Whatever project_url this database has (a running stack's own port, a hosted project's URL).
+select vault.create_secret('http://127.0.0.1:54321', 'project_url')
+where not exists (select 1 from vault.secrets where name = 'project_url');
 
 -- ---------------------------------------------------------------------------------------------
 -- Routes
@@ -46,11 +49,11 @@ select is(private.dispatch_jobs('routed_jobs'), 1, 'Two due jobs go out in one b
 select results_eq(
   $$ select r.url, r.headers ->> 'Authorization', jsonb_array_length(convert_from(r.body, 'utf8')::jsonb -> 'jobs')
      from net.http_request_queue r order by r.id desc limit 1 $$,
-  $$ values (
-       'http://127.0.0.1:54321/functions/v1/demo-worker/jobs/v2',
+  $$ select
+       rtrim((select decrypted_secret from vault.decrypted_secrets where name = 'project_url'), '/')
+         || '/functions/v1/demo-worker/jobs/v2' collate "default",
        'Bearer job-secret-for-the-dispatch-suite-0123456789',
-       2
-     ) $$,
+       2 $$,
   'The batch is POSTed to <project_url>/functions/v1/<worker>/<route> with the job secret'
 );
 select is_empty(

@@ -19,6 +19,9 @@ const ConfigToml = z.looseObject({
   api: z.looseObject({
     port: z.number().int().default(54321),
     auto_expose_new_tables: z.boolean().default(false),
+    schemas: z.array(z.string().min(1)).default(["public", "graphql_public"]),
+    extra_search_path: z.array(z.string().min(1)).default(["public", "extensions"]),
+    max_rows: z.number().int().nonnegative().default(1000),
   }).prefault({}),
   db: z.looseObject({
     port: z.number().int().default(54322),
@@ -56,6 +59,8 @@ export interface LocalConfig {
   apiPort: number;
   dbPort: number;
   autoExposeNewTables: boolean;
+  /** [api]: what the Data API exposes and how (schemas, extra_search_path, max_rows). */
+  api: { schemas: string[]; extraSearchPath: string[]; maxRows: number };
   seedPaths: string[];
   auth: {
     siteUrl: string;
@@ -94,6 +99,11 @@ export async function loadLocalConfig(configPath: string): Promise<LocalConfig> 
     apiPort: c.api.port,
     dbPort: c.db.port,
     autoExposeNewTables: c.api.auto_expose_new_tables,
+    api: {
+      schemas: c.api.schemas,
+      extraSearchPath: c.api.extra_search_path,
+      maxRows: c.api.max_rows,
+    },
     seedPaths: c.db.seed.enabled ? c.db.seed.sql_paths.map((p) => resolve(supabaseDir, p)) : [],
     auth: {
       siteUrl: c.auth.site_url,

@@ -24,6 +24,10 @@ export interface GatewayOptions {
   functions: ReadonlyMap<string, LocalFunction>;
   auth: Hono;
   storage: Hono;
+  /** The Data API (`/rest/v1`). */
+  rest?: Hono;
+  /** Realtime (`/realtime/v1`: WebSocket and the broadcast REST API). */
+  realtime?: { fetch(request: Request): Promise<Response> };
   /** False until the stack has finished booting; /health answers 503 until then. */
   ready: () => boolean;
   log?: WorkerLog;
@@ -55,14 +59,37 @@ export function createGateway(options: GatewayOptions): Handler {
       "x-supabase-api-version",
       "cache-control",
       "x-metadata",
+      // the Data API's (postgrest-js)
+      "prefer",
+      "range",
+      "range-unit",
+      "accept-profile",
+      "content-profile",
     ],
     allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    exposeHeaders: ["x-supabase-api-version", "x-sb-error-code", "content-length", "etag"],
+    exposeHeaders: [
+      "x-supabase-api-version",
+      "x-sb-error-code",
+      "content-length",
+      "etag",
+      "content-range",
+      "location",
+      "preference-applied",
+    ],
   });
   gateway.use("/auth/v1/*", platformCors);
   gateway.use("/storage/v1/*", platformCors);
   gateway.route("/auth/v1", options.auth);
   gateway.route("/storage/v1", options.storage);
+  if (options.realtime) {
+    const realtime = options.realtime;
+    gateway.use("/realtime/v1/api/*", platformCors);
+    gateway.all("/realtime/v1/*", (c) => realtime.fetch(c.req.raw));
+  }
+  if (options.rest) {
+    gateway.use("/rest/v1/*", platformCors);
+    gateway.route("/rest/v1", options.rest);
+  }
   // An auth endpoint the emulator lacks answers in GoTrue's error shape, not the gateway's.
   gateway.all("/auth/v1/*", (c) => {
     const path = c.req.path.slice("/auth/v1".length);

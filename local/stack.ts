@@ -30,6 +30,8 @@ import { createGateway, type Handler, PUBLISHABLE_KEY, SECRET_KEY } from "./gate
 import { loadKeys, type LocalKeys, type UserTokenAlg } from "./keys.ts";
 import { type BootEvent, openDatabase } from "./postgres/database.ts";
 import type { Session } from "./postgres/session.ts";
+import { startRealtime } from "./realtime/server.ts";
+import { createRestApp } from "./rest/app.ts";
 import { type FunctionSet, startHotReload } from "./hot-reload.ts";
 import { edgeRuntimeEnv, type IsolatedFunction, isolateSpecs, startIsolates } from "./isolates.ts";
 import { createStorageApp } from "./storage/app.ts";
@@ -260,6 +262,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const storageDir = dataDir ? join(dataDir, "storage") : await Deno.makeTempDir();
     if (!dataDir) cleanups.push(() => Deno.remove(storageDir, { recursive: true }));
     let ready = false;
+    const realtime = await startRealtime({ session, keys, log });
+    cleanups.push(() => realtime.stop());
     handler = createGateway({
       keys,
       functions,
@@ -269,6 +273,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         keys,
         storageDir,
         fileSizeLimit: config.storage.fileSizeLimit,
+      }),
+      realtime,
+      rest: createRestApp({
+        session,
+        keys,
+        schemas: config.api.schemas,
+        extraSearchPath: config.api.extraSearchPath,
+        maxRows: config.api.maxRows,
+        log,
       }),
       ready: () => ready,
       log,

@@ -46,6 +46,8 @@ Deno.test({
       assert.equal(body.supabaseUrl, stack.apiUrl);
       assert.equal(body.dbUrl, stack.dbUrl, "SUPABASE_DB_URL is the stack's wire port");
       assert.equal(body.edgeRuntime, "object");
+      assert.ok(body.jobSecret, "The functions get the job secret");
+      assert.equal(body.jobSecret, stack.functionEnv.JOB_SECRET);
       assert.equal(body.role, "service_role");
       assert.equal(body.answer, 42);
 

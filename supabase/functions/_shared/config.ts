@@ -44,6 +44,10 @@ const EnvSchema = z.object({
   JOB_SECRET: z.string().min(32).optional(),
   /** Upper bound of user-supplied text (agent input, message content), in characters. */
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).max(1_000_000).default(32_000),
+  /** file-processor: largest file (bytes), most PDF pages, most characters of extracted text. */
+  FILE_MAX_BYTES: z.coerce.number().int().min(1).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  FILE_MAX_PAGES: z.coerce.number().int().min(1).max(100_000).default(500),
+  FILE_MAX_CHARACTERS: z.coerce.number().int().min(1).max(100_000_000).default(2_000_000),
 });
 
 /** Every variable the functions read (the local stack passes these on from its environment). */
@@ -126,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     },
     jobSecret: e.JOB_SECRET,
     maxInputChars: e.MAX_INPUT_CHARS,
+    files: {
+      maxBytes: e.FILE_MAX_BYTES,
+      maxPages: e.FILE_MAX_PAGES,
+      maxCharacters: e.FILE_MAX_CHARACTERS,
+    },
   };
 }
 

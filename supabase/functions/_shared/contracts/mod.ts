@@ -4,4 +4,5 @@
  */
 export type { ErrorBody, ErrorCode } from "../errors.ts";
 export { STATUS_BY_CODE } from "../errors.ts";
+export * from "./file-processor.ts";
 export * from "./whoami.ts";

@@ -14,7 +14,8 @@ export type FailureReason =
   | "empty"
   | "too_large"
   | "too_many_pages"
-  | "too_long";
+  | "too_long"
+  | "too_slow";
 
 /** A file refused for `reason`: 413 when too large, else 422 `unprocessable`. */
 export function fileFailure(

@@ -78,6 +78,8 @@ select set_eq(
   array[
     'can_edit_document', 'can_manage_agent', 'has_organization_role', 'is_organization_member',
     'is_unclaimed_organization', 'member_organization_ids', 'shares_organization_with',
+    -- invitation policies (the invitee's confirmed e-mail)
+    'current_user_email',
     -- analytics reports (begin atomic bodies call them as the caller)
     'analytics_watermarks', 'check_analytics_access'
   ],
@@ -111,6 +113,8 @@ select set_eq(
   $$,
   array[
     'find_similar_agents', 'hybrid_search', 'match_document_sections', 'match_messages',
+    -- invitations (the invitee accepts or declines)
+    'accept_invitation', 'decline_invitation',
     -- analytics reports for owners and admins
     'analytics_series', 'detect_performance_issues', 'get_error_rate', 'get_performance_summary',
     -- searches that record their own analytics event

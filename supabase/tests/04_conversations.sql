@@ -2,7 +2,7 @@
 -- Cast: in "tenant-a", ada is owner and mia a member; otto owns "tenant-b".
 begin;
 \ir _helpers.psql
-select plan(35);
+select plan(36);
 
 select tests.create_supabase_user('ada');
 select tests.create_supabase_user('mia');
@@ -75,12 +75,21 @@ select is(count(*), 1::bigint, 'A user renames her conversation') from changed;
 -- ---------------------------------------------------------------------------------------------
 select results_eq(
   $$ insert into public.messages (conversation_id, role, content)
-     values ((select chat from ids), 'user', 'Hi there, I need help with my order'),
-            ((select chat from ids), 'assistant', 'Sure, what is the order number?')
+     values ((select chat from ids), 'user', 'Hi there, I need help with my order')
      returning seq, user_id, token_estimate $$,
-  $$ select * from (values (1, (select mia from ids), 9), (2, (select mia from ids), 8)) v $$,
+  $$ select * from (values (1, (select mia from ids), 9)) v $$,
   'Messages are numbered in order, owned by the conversation''s user, with a token estimate'
 );
+-- Assistant turns are written by the functions as service_role (10_security.sql: clients may not).
+select tests.authenticate_as_service_role();
+select results_eq(
+  $$ insert into public.messages (conversation_id, role, content)
+     values ((select chat from ids), 'assistant', 'Sure, what is the order number?')
+     returning seq, user_id, token_estimate $$,
+  $$ select * from (values (2, (select mia from ids), 8)) v $$,
+  'The next message continues the numbering, whoever writes it'
+);
+select tests.authenticate_as('mia');
 select results_eq(
   $$ select message_count, last_message_seq, last_message_at is not null from public.conversations where id = (select chat from ids) $$,
   $$ values (2, 2, true) $$,
@@ -97,6 +106,7 @@ select throws_ok(
   $$ insert into public.messages (conversation_id, role, content, user_id) values ((select chat from ids), 'user', 'x', (select ada from ids)) $$,
   '42501', null, 'A message cannot be attributed to another user'
 );
+select tests.authenticate_as_service_role();
 select throws_ok(
   $$ insert into public.messages (conversation_id, role, content) values ((select chat from ids), 'narrator', 'x') $$,
   '23514', null, 'Roles are user, assistant, system or tool'
@@ -142,7 +152,7 @@ select results_eq(
              'conversation:c0000000-0000-4000-8000-000000000001', 'queued') $$,
   'Reaching the threshold enqueues a summary job'
 );
-select tests.authenticate_as('mia');
+select tests.authenticate_as_service_role();
 insert into public.messages (conversation_id, role, content)
 values ((select chat from ids), 'assistant', 'Found it'), ((select chat from ids), 'user', 'Thanks');
 select tests.reset_role();
@@ -161,7 +171,7 @@ with changed as (
 )
 select is(count(*), 1::bigint, 'service_role writes the summary') from changed;
 select ok(private.complete_job((select id from summary_jobs)), 'The worker completes its summary job');
-select tests.authenticate_as('mia');
+select tests.authenticate_as_service_role();
 insert into public.messages (conversation_id, role, content)
 values ((select chat from ids), 'user', 'One more'), ((select chat from ids), 'assistant', 'Sure');
 select tests.reset_role();

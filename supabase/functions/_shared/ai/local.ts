@@ -35,9 +35,11 @@ const WEIGHTS = { word: 1, bigram: 0.5, char: 0.25 } as const;
 
 /** Words too common to say anything about a text (English; other languages keep theirs). */
 const STOPWORDS = new Set(
-  ("a an and are as at be but by can do does for from has have how i if in into is it its me " +
-    "my no not of on or our so that the their them then there these they this to was we were " +
-    "what when where which who why will with you your").split(" "),
+  ("a about all also an and any are as at be been being both but by can could did do does done " +
+    "each for from had has have he her here hi hello his how i if in into is it its just me more " +
+    "most my no not of ok okay on only or other our out over please she should so some such sure " +
+    "than thank thanks that the their them then there these they this those to too up very was " +
+    "we were what when where which who why will with would yes you your").split(" "),
 );
 
 /** Words of a text: lowercased letter/digit runs, NFKC-normalised. */
@@ -45,8 +47,24 @@ function words(text: string): string[] {
   return text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
+/** Words that carry meaning: no stopwords, no single letters or digits. */
 function contentWords(text: string): string[] {
-  return words(text).filter((w) => !STOPWORDS.has(w));
+  return words(text).filter((w) => w.length > 1 && !STOPWORDS.has(w));
+}
+
+/** A crude English stem, so "refunds", "refunded" and "refund" meet. */
+export function stem(word: string): string {
+  if (word.length <= 4 || /\d/.test(word)) return word;
+  for (const suffix of ["ies", "ing", "ed", "es", "s"]) {
+    if (word.endsWith(suffix) && word.length - suffix.length >= 3) {
+      return suffix === "ies" ? word.slice(0, -3) + "y" : word.slice(0, -suffix.length);
+    }
+  }
+  return word;
+}
+
+function terms(text: string): string[] {
+  return contentWords(text).map(stem);
 }
 
 /** 32-bit FNV-1a over the UTF-16 code units. */
@@ -65,8 +83,9 @@ export function lexicalEmbedding(text: string): number[] {
   const add = (feature: string) => counts.set(feature, (counts.get(feature) ?? 0) + 1);
 
   const content = contentWords(text);
-  for (const w of content) add(`w:${w}`);
-  for (let i = 1; i < content.length; i++) add(`b:${content[i - 1]} ${content[i]}`);
+  const stems = content.map(stem);
+  for (const w of stems) add(`w:${w}`);
+  for (let i = 1; i < stems.length; i++) add(`b:${stems[i - 1]} ${stems[i]}`);
   for (const w of content) {
     const padded = ` ${w} `;
     for (const n of [3, 4]) {
@@ -130,16 +149,18 @@ function lastUserMessage(messages: readonly ChatMessage[]): string {
 function relevantSentences(source: SourcePassage, question: Set<string>, max: number): string[] {
   const candidates = sentences(source.content);
   const scored = candidates.map((sentence, index) => {
-    const terms = new Set(contentWords(sentence));
     let overlap = 0;
-    for (const t of terms) if (question.has(t)) overlap++;
+    for (const t of new Set(terms(sentence))) if (question.has(t)) overlap++;
     return { sentence, index, overlap };
   });
-  const best = scored
+  const matching = scored.filter((s) => s.overlap > 0);
+  // A passage retrieved for other reasons (its embedding, its title) opens with its gist.
+  if (matching.length === 0) return candidates.slice(0, 1);
+  return matching
     .sort((a, b) => b.overlap - a.overlap || a.index - b.index)
     .slice(0, max)
-    .sort((a, b) => a.index - b.index);
-  return best.map((s) => s.sentence);
+    .sort((a, b) => a.index - b.index)
+    .map((s) => s.sentence);
 }
 
 function composeAnswer(messages: readonly ChatMessage[], options: ChatOptions): string {
@@ -150,10 +171,10 @@ function composeAnswer(messages: readonly ChatMessage[], options: ChatOptions): 
       "(This answer comes from the local provider, which only quotes retrieved passages; " +
       "configure OPENAI_API_KEY for a language model.)";
   }
-  const terms = new Set(contentWords(question));
+  const asked = new Set(terms(question));
   const lines = sources.map((source, i) => {
     const label = source.heading ? `${source.title}, ${source.heading}` : source.title;
-    const quote = relevantSentences(source, terms, 2).join(" ");
+    const quote = relevantSentences(source, asked, 2).join(" ");
     return `- ${label}: ${quote} [${i + 1}]`;
   });
   return `From the knowledge base:\n\n${lines.join("\n")}`;
@@ -179,7 +200,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 function salience(texts: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const w of contentWords(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    for (const w of terms(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
   }
   return new Map([...counts].map(([w, n]) => [w, 1 + Math.log(n)]));
 }
@@ -198,19 +219,29 @@ function summarize(input: SummarizeInput): string {
 
   const weights = salience(turns.map((t) => t.sentence));
   const scored = turns.map((t, index) => {
-    const terms = new Set(contentWords(t.sentence));
+    const unique = new Set(terms(t.sentence));
     let score = 0;
-    for (const term of terms) score += weights.get(term) ?? 0;
-    return { ...t, index, score: score / Math.sqrt(terms.size + 1) };
+    for (const term of unique) score += weights.get(term) ?? 0;
+    const salient = [...unique].some((term) => (weights.get(term) ?? 0) > 1);
+    return { ...t, index, salient, score: score / Math.sqrt(unique.size + 1) };
   });
+  // Small talk ("Anything else?") is left out when the conversation has repeated terms at all.
+  const anySalient = scored.some((s) => s.salient);
 
-  const keyTerms = [...weights].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 8).map(([term]) => term);
+  // Terms said more than once, as first written (stems are for matching, not for reading).
+  const surface = new Map<string, string>();
+  for (const t of turns) {
+    for (const w of contentWords(t.sentence)) if (!surface.has(stem(w))) surface.set(stem(w), w);
+  }
+  const keyTerms = [...weights].filter(([term, weight]) => weight > 1 && term.length > 2)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 8).map(([term]) => surface.get(term) ?? term);
   const termsLine = keyTerms.length ? `Key terms: ${keyTerms.join(", ")}.` : "";
   const termsCost = termsLine ? countTokens(termsLine) + 1 : 0;
 
   const chosen: typeof scored = [];
   for (const candidate of [...scored].sort((a, b) => b.score - a.score || a.index - b.index)) {
+    if (anySalient && !candidate.salient) continue;
     const line = `${capitalise(candidate.role)}: ${candidate.sentence}`;
     const cost = countTokens(line) + 1;
     if (used + cost + termsCost > budget) continue;

@@ -99,7 +99,9 @@ select set_eq(
     -- analytics rollups and reports, retention (cleanup-old)
     'analytics_watermarks', 'apply_retention_policy', 'check_analytics_access',
     'forget_failed_uploads', 'retention_storage_batch', 'rollup_analytics_daily',
-    'rollup_analytics_hourly'
+    'rollup_analytics_hourly',
+    -- file-processor's one-statement section writes
+    'write_document_sections'
   ],
   'service_role may execute only the queue functions and the rate limit in private'
 );

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { LogLevel } from "../supabase/functions/_shared/config.ts";
 import { PUBLISHABLE_KEY, SECRET_KEY } from "./gateway.ts";
+import { watchParents } from "./parent-watch.ts";
 import { type StackEvent, startStack } from "./stack.ts";
 
 const Env = z.object({
@@ -93,19 +94,32 @@ Press Ctrl-C to stop.`);
 
   const stopped = Promise.withResolvers<void>();
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\nReceived ${signal}, stopping...`);
+    say(`\n${why}, stopping...`);
     stack.stop().then(() => {
-      console.log("Stopped. The data is saved.");
+      say("Stopped. The data is saved.");
       stopped.resolve();
     }, stopped.reject);
   };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, () => stop(`Received ${signal}`));
+  }
+  // `npx` does not pass SIGTERM on to deno: stop when the processes that started us are gone.
+  const parents = watchParents((reason) => stop(`The ${reason}`));
   await stopped.promise;
+  parents.stop();
   return 0;
+}
+
+/** Prints a line; a terminal or pipe that went away with our parent must not stop the shutdown. */
+function say(line: string): void {
+  try {
+    console.log(line);
+  } catch {
+    // stdout is gone
+  }
 }
 
 function printEvent(event: StackEvent): void {

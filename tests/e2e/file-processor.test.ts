@@ -308,6 +308,42 @@ Deno.test({
       });
 
       await t.step(
+        "changed bytes rewrite and re-embed only the sections whose text changed",
+        async () => {
+          const md = await settled(stack, paths.md!);
+          type SectionState = { ordinal: number; updated_at: string; embedding: string | null };
+          const sections = () =>
+            rows<SectionState>(
+              stack,
+              `select ordinal, updated_at::text, embedding::text from public.document_sections
+             where document_id = $1 order by ordinal`,
+              [md.document_id],
+            );
+          const before = await sections();
+          const changed = MARKDOWN.replace("shrubs and grasses", "leaves, seeds and roots");
+          const { error } = await alice.client.storage.from("documents").upload(
+            paths.md!,
+            encoder.encode(changed),
+            { contentType: "text/markdown", upsert: true },
+          );
+          assert.equal(error, null);
+          const response = await call(stack, alice, "", { file_id: md.id });
+          assert.equal(response.status, 200);
+          assert.equal((await response.json()).sections, 3);
+          const after = await sections();
+          assert.deepEqual(after[0], before[0], "the untouched first section is not rewritten");
+          assert.deepEqual(after[2], before[2], "the untouched last section is not rewritten");
+          assert.notEqual(after[1]!.updated_at, before[1]!.updated_at);
+          assert.ok(after[1]!.embedding, "the changed section has an embedding");
+          assert.notEqual(after[1]!.embedding, before[1]!.embedding);
+          const search = await call(stack, alice, "/search", { query: "leaves, seeds and roots" });
+          const { results } = await search.json();
+          assert.equal(results[0]?.document_id, md.document_id);
+          assert.match(results[0].content, /leaves, seeds and roots/);
+        },
+      );
+
+      await t.step(
         "POST / answers 404 for another's upload, 401 without a token, 400 for bad input",
         async () => {
           const md = await settled(stack, paths.md!);

@@ -7,4 +7,5 @@ export { STATUS_BY_CODE } from "../errors.ts";
 export * from "./analytics-tracker.ts";
 export * from "./cleanup-old.ts";
 export * from "./file-processor.ts";
+export * from "./message-preprocess.ts";
 export * from "./whoami.ts";

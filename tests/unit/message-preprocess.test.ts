@@ -35,6 +35,12 @@ Deno.test("MessagePreprocessRequest takes one message or a batch, never both", (
     store: false,
   });
   assert.deepEqual(batch.messages!.map((m) => m.role), ["user", "system"]);
+  const emoji = { conversation_id: id, content: "a", metadata: { mood: "\u{1F600}" } };
+  assert.equal(
+    MessagePreprocessRequest.safeParse(emoji).success,
+    true,
+    "paired surrogates are fine",
+  );
   for (
     const bad of [
       { conversation_id: id },
@@ -46,6 +52,8 @@ Deno.test("MessagePreprocessRequest takes one message or a batch, never both", (
       { conversation_id: "nope", content: "a" },
       { conversation_id: id, messages: Array.from({ length: 101 }, () => ({ content: "a" })) },
       { conversation_id: id, content: "a", metadata: { big: "x".repeat(20_000) } },
+      { conversation_id: id, content: "a", metadata: { nul: "a\u0000b" } },
+      { conversation_id: id, content: "a", metadata: { half: "\uD800" } },
     ]
   ) {
     assert.equal(

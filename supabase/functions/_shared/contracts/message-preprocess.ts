@@ -14,6 +14,10 @@ export const MAX_METADATA_CHARS = 16_384;
 const Metadata = z.record(z.string(), z.unknown()).refine(
   (value) => JSON.stringify(value).length <= MAX_METADATA_CHARS,
   `Metadata is larger than ${MAX_METADATA_CHARS} characters as JSON`,
+).refine(
+  // Postgres jsonb refuses NUL and lone surrogates (JSON.stringify escapes both as \uXXXX).
+  (value) => !/\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(JSON.stringify(value)),
+  "Metadata holds a NUL character or a lone surrogate",
 );
 
 /** One message to preprocess. content: cleaned, then 1..32,000 characters (empty: 400, longer: 413). */

@@ -34,7 +34,7 @@ export function listBuckets(
   ctx: StorageContext,
   call: Call,
   options: ListBucketOptions,
-): Promise<BucketRow[]> {
+): Promise<BucketJson[]> {
   const limit = optionalCount(options.limit, "limit");
   const offset = optionalCount(options.offset, "offset") ?? 0;
   const column = options.sortColumn ?? "name";
@@ -56,15 +56,15 @@ export function listBuckets(
   });
 }
 
-/** A bucket as upstream answers it: these columns only, timestamps in ISO 8601 (JS Dates). */
-function bucketJson(row: BucketRow): BucketRow {
+/** A bucket as upstream answers it (storage-js's own snapshot): these fields, ISO timestamps. */
+type BucketJson = Omit<BucketRow, "owner_id" | "type">;
+
+function bucketJson(row: BucketRow): BucketJson {
   return {
     id: row.id,
     name: row.name,
     owner: row.owner,
-    owner_id: row.owner_id,
     public: row.public,
-    type: row.type,
     file_size_limit: row.file_size_limit,
     allowed_mime_types: row.allowed_mime_types,
     created_at: new Date(row.created_at).toISOString(),
@@ -73,7 +73,7 @@ function bucketJson(row: BucketRow): BucketRow {
 }
 
 /** `GET /bucket/{id}`: NoSuchBucket when absent or hidden by RLS. */
-export function getBucket(ctx: StorageContext, call: Call, id: string): Promise<BucketRow> {
+export function getBucket(ctx: StorageContext, call: Call, id: string): Promise<BucketJson> {
   return withScope(ctx.session, call, async (scope) => {
     const bucket = await findBucket(scope.tx, id);
     if (!bucket) throw ERRORS.noSuchBucket();

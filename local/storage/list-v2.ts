@@ -78,7 +78,8 @@ export function listObjectsV2(
     const hasNext = entries.length > offset + limit;
     return {
       hasNext,
-      folders: page.flatMap((e) => e.folder ? [{ key: e.key, name: e.key }] : []),
+      // As upstream: the folder's key without its trailing slash, its name with it.
+      folders: page.flatMap((e) => e.folder ? [{ key: e.key.slice(0, -1), name: e.key }] : []),
       objects: page.flatMap((e) => e.folder ? [] : [e.object]),
       ...(hasNext ? { nextCursor: btoa(String(offset + limit)) } : {}),
     };

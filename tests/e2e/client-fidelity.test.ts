@@ -98,9 +98,7 @@ Deno.test({
           "id",
           "name",
           "owner",
-          "owner_id",
           "public",
-          "type",
           "updated_at",
         ]);
         assert.match(data!.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -132,7 +130,7 @@ Deno.test({
             with_delimiter: true,
             cursor: grouped.data!.nextCursor!,
           });
-          assert.deepEqual(next.data!.folders, [{ key: "reports/", name: "reports/" }]);
+          assert.deepEqual(next.data!.folders, [{ key: "reports", name: "reports/" }]);
           assert.equal(next.data!.hasNext, false);
 
           const inListV2 = await storage.from("list-v2").list();

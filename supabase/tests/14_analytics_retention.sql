@@ -5,7 +5,7 @@
 -- run, bounded, nothing younger touched). now() is fixed within the suite's transaction.
 begin;
 \ir _helpers.psql
-select plan(65);
+select plan(70);
 
 select tests.create_two_tenants();
 
@@ -153,16 +153,31 @@ select tests.reset_role();
 insert into public.analytics_events (organization_id, user_id, source, name, occurred_at, duration_ms, is_error)
 select org_a, ada, 'execution', 'agent.execution', now() - interval '10 minutes', 6000, n = 1
 from ids, generate_series(1, 4) n;
+insert into public.analytics_events (organization_id, user_id, name, occurred_at, duration_ms)
+select org_a, ada, 'search.fake', now() - interval '10 minutes', 9000 from ids;
 select tests.authenticate_as('ada');
 select results_eq(
   $$ select total_requests, failed_requests from public.get_error_rate((select org_a from ids), 1) $$,
-  $$ values (4::bigint, 1::bigint) $$,
+  $$ values (5::bigint, 1::bigint) $$,
   'get_error_rate counts the events of the last N hours and their errors'
 );
 select set_eq(
   $$ select type, severity from public.detect_performance_issues((select org_a from ids)) $$,
   $$ values ('slow_executions', 'medium'), ('high_error_rate', 'critical') $$,
   'detect_performance_issues reports slow executions and an error rate above 5%'
+);
+select is_empty(
+  $$ select 1 from public.detect_performance_issues((select org_a from ids)) where type = 'slow_searches' $$,
+  'Client events named search.* do not make searches look slow'
+);
+select tests.reset_role();
+insert into public.analytics_events (organization_id, user_id, source, name, occurred_at, duration_ms)
+select org_a, ada, 'search', 'search.hybrid', now() - interval '5 minutes', 2500 from ids;
+select tests.authenticate_as('ada');
+select results_eq(
+  $$ select severity, (details ->> 'avg_duration_ms')::float8 from public.detect_performance_issues((select org_a from ids)) where type = 'slow_searches' $$,
+  $$ values ('medium', 2500::float8) $$,
+  'Recorded searches averaging over 2 s are reported'
 );
 select results_eq(
   $$ select total, errors from public.get_performance_summary((select org_a from ids), now() - interval '1 day', now() + interval '1 hour') where name = 'api.call' $$,
@@ -189,6 +204,23 @@ select is(
   0::bigint, 'The open day is not in the daily table'
 );
 select is(private.rollup_analytics_daily(now()), 0, 'Re-running the daily rollup changes nothing');
+-- A late event for the closed day, then the series by day: the day is recomputed from raw events
+-- until the next daily run, and by that run.
+insert into public.analytics_events (organization_id, user_id, name, occurred_at, received_at, duration_ms)
+select org_b, null, 'day.test', date_trunc('day', now(), 'UTC') - interval '1 day', now() + interval '1 second', 10 from ids;
+select tests.authenticate_as('otto');
+select results_eq(
+  $$ select count from public.analytics_series((select org_b from ids), now() - interval '2 days', now(), 'day', 'day.test') $$,
+  $$ values (5::bigint) $$,
+  'The day series counts a late event before the daily rollup has seen it'
+);
+select tests.reset_role();
+select is(private.rollup_analytics_daily(now() + interval '2 seconds'), 1, 'The next daily run recomputes only that day');
+select results_eq(
+  $$ select count, p50_ms from public.analytics_daily_rollups where name = 'day.test' $$,
+  $$ values (5::bigint, 3::double precision) $$,
+  'and counts the late event'
+);
 
 -- ---------------------------------------------------------------------------------------------
 -- Executions record their own event
@@ -293,8 +325,8 @@ select is(
 );
 select tests.reset_role();
 select is(
-  (select count(*) from public.analytics_events where source = 'search'), 1::bigint,
-  'and records no event there'
+  (select count(*) from public.analytics_events where source = 'search' and user_id = tests.get_supabase_uid('otto')),
+  0::bigint, 'and records no event there'
 );
 
 -- Platform tables: pg_net responses and pg_cron run records.

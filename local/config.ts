@@ -39,10 +39,16 @@ const ConfigToml = z.looseObject({
     enable_signup: z.boolean().default(true),
     enable_anonymous_sign_ins: z.boolean().default(false),
     minimum_password_length: z.number().int().nonnegative().default(6),
+    additional_redirect_urls: z.array(z.string()).default([]),
     email: z.looseObject({
       enable_signup: z.boolean().default(true),
       enable_confirmations: z.boolean().default(false),
+      otp_expiry: z.number().int().positive().default(3600),
     }).prefault({}),
+  }).prefault({}),
+  inbucket: z.looseObject({
+    enabled: z.boolean().default(true),
+    port: z.number().int().default(54324),
   }).prefault({}),
   storage: z.looseObject({
     file_size_limit: z.string().default("50MiB"),
@@ -71,7 +77,13 @@ export interface LocalConfig {
     enableAnonymousSignIns: boolean;
     minimumPasswordLength: number;
     enableConfirmations: boolean;
+    /** Where mailed links may lead besides siteUrl (`additional_redirect_urls`). */
+    additionalRedirectUrls?: string[];
+    /** How long a mailed token is valid, in seconds ([auth.email] otp_expiry; default 3600). */
+    otpExpiry?: number;
   };
+  /** [inbucket]: the local mailbox's own port (it is also served at <API URL>/mailbox). */
+  inbucket: { enabled: boolean; port: number };
   storage: { fileSizeLimit: number };
   functions: Record<string, FunctionSettings>;
 }
@@ -114,7 +126,10 @@ export async function loadLocalConfig(configPath: string): Promise<LocalConfig> 
       enableAnonymousSignIns: c.auth.enable_anonymous_sign_ins,
       minimumPasswordLength: c.auth.minimum_password_length,
       enableConfirmations: c.auth.email.enable_confirmations,
+      additionalRedirectUrls: c.auth.additional_redirect_urls,
+      otpExpiry: c.auth.email.otp_expiry,
     },
+    inbucket: { enabled: c.inbucket.enabled, port: c.inbucket.port },
     storage: { fileSizeLimit: parseSize(c.storage.file_size_limit) },
     functions: c.functions,
   };

@@ -24,6 +24,8 @@ export interface GatewayOptions {
   functions: ReadonlyMap<string, LocalFunction>;
   auth: Hono;
   storage: Hono;
+  /** The local mailbox's API and pages (local/mailbox.ts), served at /mailbox. */
+  mailbox?: Hono;
   /** The Data API (`/rest/v1`). */
   rest?: Hono;
   /** Realtime (`/realtime/v1`: WebSocket and the broadcast REST API). */
@@ -81,6 +83,7 @@ export function createGateway(options: GatewayOptions): Handler {
   gateway.use("/storage/v1/*", platformCors);
   gateway.route("/auth/v1", options.auth);
   gateway.route("/storage/v1", options.storage);
+  if (options.mailbox) gateway.route("/mailbox", options.mailbox);
   if (options.realtime) {
     const realtime = options.realtime;
     gateway.use("/realtime/v1/api/*", platformCors);

@@ -16,6 +16,7 @@ import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
 import { consoleSink, createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
 import { createAuthApp } from "./auth/app.ts";
+import { createMailboxApp, Mailbox } from "./mailbox.ts";
 import { loadLocalConfig, type LocalConfig } from "./config.ts";
 import { functionEnvironment, loadJobSecret } from "./function-env.ts";
 import {
@@ -96,6 +97,12 @@ export interface StackOptions {
   /** Level and destination of the functions' JSON logs. */
   functionLogLevel?: LogLevel;
   functionLogSink?: LogSink;
+  /**
+   * The local mailbox's own port (Inbucket's in `supabase start`); 0 picks a free one, null
+   * serves none (it is always at <API URL>/mailbox too). Default: config.toml [inbucket] port
+   * when it is enabled and the API port also comes from config.toml, else none.
+   */
+  mailboxPort?: number | null;
   onEvent?: (event: StackEvent) => void;
 }
 
@@ -115,6 +122,10 @@ export interface Stack {
   jobSecret: string;
   /** The environment the functions' config was built from. */
   functionEnv: Readonly<Record<string, string>>;
+  /** The emails auth sent (recovery, magic links, OTPs, confirmations). */
+  mailbox: Mailbox;
+  /** Where the mailbox's page and Mailpit-style API are served. */
+  mailboxUrl: string;
   /** True when this boot created the database. */
   fresh: boolean;
   bootMs: number;
@@ -149,8 +160,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
 
     let handler: Handler | null = null;
-    const server = Deno.serve(
-      { hostname, port: options.apiPort ?? config.apiPort, onListen: () => {} },
+    const server = serve(
+      "API",
+      hostname,
+      options.apiPort ?? config.apiPort,
       (request) => handler ? handler(request) : booting(request),
     );
     cleanups.push(() => server.shutdown());
@@ -262,12 +275,32 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const storageDir = dataDir ? join(dataDir, "storage") : await Deno.makeTempDir();
     if (!dataDir) cleanups.push(() => Deno.remove(storageDir, { recursive: true }));
     let ready = false;
+    const mailbox = new Mailbox();
+    const mailboxApp = createMailboxApp(mailbox);
+    let mailboxUrl = `${apiUrl}/mailbox`;
+    const mailboxPort = options.mailboxPort !== undefined
+      ? options.mailboxPort
+      : config.inbucket.enabled && options.apiPort === undefined
+      ? config.inbucket.port
+      : null;
+    if (mailboxPort !== null) {
+      const mailServer = serve("mailbox", hostname, mailboxPort, (r) => mailboxApp.fetch(r));
+      cleanups.push(() => mailServer.shutdown());
+      mailboxUrl = `http://${hostname}:${mailServer.addr.port}`;
+    }
     const realtime = await startRealtime({ session, keys, log });
     cleanups.push(() => realtime.stop());
     handler = createGateway({
       keys,
       functions,
-      auth: createAuthApp({ session, keys, settings: config.auth, issuer: `${apiUrl}/auth/v1` }),
+      auth: createAuthApp({
+        session,
+        keys,
+        settings: config.auth,
+        issuer: `${apiUrl}/auth/v1`,
+        mailer: mailbox,
+      }),
+      mailbox: mailboxApp,
       storage: createStorageApp({
         session,
         keys,
@@ -309,6 +342,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functions,
       jobSecret,
       functionEnv,
+      mailbox,
+      mailboxUrl,
       fresh: database.fresh,
       bootMs: performance.now() - started,
       stop() {
@@ -404,4 +439,26 @@ function functionsModeOf(options: StackOptions): FunctionsMode {
     throw new Error(`FUNCTIONS_MODE must be "in-process" or "isolated", not "${mode}"`);
   }
   return mode;
+}
+
+/** Serves HTTP on a port; "address in use" names the port, the service and how to change it. */
+function serve(
+  what: string,
+  hostname: string,
+  port: number,
+  handler: (request: Request) => Response | Promise<Response>,
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({ hostname, port, onListen: () => {} }, handler);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `Cannot serve the ${what} on ${hostname}:${port}: the address is in use ` +
+          "(another local stack or `supabase start`?). Stop it or choose another port in " +
+          "supabase/config.toml or the environment (API_PORT, DB_PORT, MAILBOX_PORT).",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -13,11 +13,12 @@
  * - Passwords are bcrypt cost 10 (`$2a$10$`), hashed and checked by pgcrypto in SQL; `$2b$` and
  *   `$2y$` hashes from other libraries are accepted. Admins may set bcrypt `password_hash`es only
  *   (GoTrue also takes argon2 and scrypt).
- * - No mail or SMS is sent. With `enable_confirmations = true`, signup returns the user without a
- *   session and the email stays unconfirmed until an admin confirms it
- *   (`auth.admin.updateUserById(id, { email_confirm: true })`). PUT /user with a new email records
- *   a pending change (`new_email`), as GoTrue does before mailing the links; an admin update sets
- *   the email directly. Phone signups, logins and changes answer `phone_provider_disabled`.
+ * - Emails go to the local mailbox (local/mailbox.ts, otp.ts): password recovery, magic links and
+ *   email OTPs, and signup confirmations (`enable_confirmations = true`: signup returns the user
+ *   without a session and mails the confirmation; an admin may also confirm with
+ *   `auth.admin.updateUserById(id, { email_confirm: true })`). PUT /user with a new email records
+ *   a pending change (`new_email`) and mails nothing; an admin update sets the email directly.
+ *   No SMS is sent: phone signups, logins, OTPs and changes answer `phone_provider_disabled`.
  * - The auth SQL runs as GoTrue's does on hosted: `set local role supabase_auth_admin` and
  *   `search_path = auth`, in one transaction per request. A trigger on auth.users that writes to
  *   public tables therefore needs `security definer` and schema-qualified names, and its failure
@@ -32,7 +33,7 @@
  *   anonymous_provider_disabled unless `enable_anonymous_sign_ins`); with a password but no email
  *   it is 400 validation_failed instead.
  * - Input that Postgres cannot store (a NUL character, nesting deeper than 64 levels) is a 400.
- * - Not emulated: OTP/magic links, OAuth and SSO providers, MFA, PKCE, invites, generate_link,
+ * - Not emulated: OAuth and SSO providers, MFA, PKCE, POST /invite, email change mails,
  *   rate limits, captcha, audit log, hooks.
  */
 import { Hono } from "hono";
@@ -61,6 +62,18 @@ import {
   UserUpdateBody,
 } from "./input.ts";
 import { signUp } from "./signup.ts";
+import {
+  allowedRedirect,
+  generateLink,
+  GenerateLinkBody,
+  OtpBody,
+  recover,
+  RecoverBody,
+  sendOtp,
+  verify,
+  VerifyBody,
+  verifyRedirect,
+} from "./otp.ts";
 import { isSessionBusy } from "../postgres/session.ts";
 
 export type { AuthDeps } from "./deps.ts";
@@ -160,9 +173,53 @@ export function createAuthApp(deps: AuthDeps): Hono {
     return c.body(null, 204);
   });
 
+  // Email flows (otp.ts): the mails go to the local mailbox.
+  app.post("/recover", async (c) => {
+    const body = parseBody(await c.req.text(), RecoverBody);
+    return c.json(await recover(ctx, body.email, c.req.query("redirect_to")));
+  });
+
+  app.post("/otp", async (c) => {
+    const body = parseBody(await c.req.text(), OtpBody);
+    if (body.phone !== "") throw badRequest("phone_provider_disabled", "Phone logins are disabled");
+    const params = { email: body.email, createUser: body.create_user, data: body.data ?? {} };
+    return c.json(await sendOtp(ctx, params, c.req.query("redirect_to")));
+  });
+
+  app.post("/verify", async (c) => {
+    const body = parseBody(await c.req.text(), VerifyBody);
+    if (body.phone !== "") throw badRequest("phone_provider_disabled", "Phone logins are disabled");
+    const params = {
+      type: body.type,
+      email: body.email,
+      token: body.token,
+      tokenHash: body.token_hash,
+    };
+    return c.json(await verify(ctx, params, meta(c)));
+  });
+
+  // A mailed link: 303 to redirect_to with the session (or the error) in the URL fragment.
+  app.get("/verify", async (c) => {
+    const type = c.req.query("type") ?? "";
+    const redirectTo = allowedRedirect(ctx, c.req.query("redirect_to"));
+    const params = { type, email: "", token: "", tokenHash: c.req.query("token") ?? "" };
+    try {
+      const session = await verify(ctx, params, meta(c));
+      return c.redirect(verifyRedirect(redirectTo, { session, type }), 303);
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.status >= 500) throw error;
+      return c.redirect(verifyRedirect(redirectTo, { error }), 303);
+    }
+  });
+
   app.use("/admin/*", async (c, next) => {
     await requireAdmin(ctx, c.req.header("Authorization"));
     await next();
+  });
+
+  app.post("/admin/generate_link", async (c) => {
+    const body = parseBody(await c.req.text(), GenerateLinkBody);
+    return c.json(await generateLink(ctx, body));
   });
 
   app.post("/admin/users", async (c) => {

@@ -5,6 +5,7 @@ import type { LocalConfig } from "../config.ts";
 import type { LocalKeys } from "../keys.ts";
 import type { Session, SessionHandle } from "../postgres/session.ts";
 import { databaseError, isPgError } from "./errors.ts";
+import type { Mailer } from "./otp.ts";
 
 export interface AuthDeps {
   session: Session;
@@ -14,6 +15,8 @@ export interface AuthDeps {
   issuer: string;
   /** The clock; tests move it to cross the refresh-token reuse interval. */
   now?: () => Date;
+  /** Where recovery, magic-link, OTP and confirmation emails go (the local mailbox). */
+  mailer?: Mailer;
   /** Told about unexpected failures (answered as a generic 500); never about caller errors. */
   onError?: (error: unknown, request: { method: string; path: string }) => void;
 }

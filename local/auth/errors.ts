@@ -34,6 +34,8 @@ export type AuthErrorCode =
   | "unexpected_audience"
   /** The local database's one session is held by someone else (local/postgres/session.ts). */
   | "session_busy"
+  | "otp_expired"
+  | "otp_disabled"
   /** An endpoint the emulator does not implement (passkeys, OAuth server, Web3, ...). */
   | "not_found";
 

@@ -13,6 +13,7 @@ import {
   unprocessable,
 } from "./errors.ts";
 import { checkPasswordStrength, type SignupBody, validateEmail } from "./input.ts";
+import { sendSignupConfirmation } from "./otp.ts";
 import { startSession } from "./tokens.ts";
 import {
   confirmEmail,
@@ -101,7 +102,10 @@ export async function signUp(ctx: AuthContext, body: SignupBody, meta: RequestMe
       });
       await setUserMetadata(tx, id, identityData, now);
     });
-    if (!autoconfirm) return userJson((await loadUser(tx, id))!);
+    if (!autoconfirm) {
+      await sendSignupConfirmation(ctx, tx, id);
+      return userJson((await loadUser(tx, id))!);
+    }
 
     await step("Database error updating user", () => confirmEmail(tx, id, now));
     return await startSession(ctx, tx, id, meta, "password");

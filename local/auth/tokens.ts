@@ -79,7 +79,7 @@ export async function revokeRefreshToken(tx: Tx, id: string, now: Date): Promise
 }
 
 /** How the session was started, for the `amr` claim. */
-export type AuthMethod = "password" | "anonymous";
+export type AuthMethod = "password" | "anonymous" | "otp" | "recovery" | "invite";
 
 /**
  * Signs an access token with the claims GoTrue puts in it (PLATFORM.md section 9.4), in that

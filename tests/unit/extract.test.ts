@@ -230,3 +230,13 @@ function makeZipOnly(): Uint8Array {
   view.setUint32(30 + name.length + entry.length, 0x06054b50, true);
   return bytes;
 }
+
+Deno.test("extractFile() stops a PDF when its signal aborts, and does not blame the file", async () => {
+  const pdf = makePdf(Array.from({ length: 50 }, (_, i) => [`Page ${i + 1} of a long report`]));
+  const controller = new AbortController();
+  controller.abort(new Error("Time is up"));
+  await assert.rejects(
+    extractFile(pdf, "long.pdf", { signal: controller.signal }),
+    (error: unknown) => error instanceof Error && error.message === "Time is up",
+  );
+});

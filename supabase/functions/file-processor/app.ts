@@ -131,11 +131,11 @@ async function processJob(job: Job, ctx: JobContext, fileTimeLimitMs: number): P
 
 /** Records that upload `uploadId` took longer than its time limit; returns that failure. */
 async function recordTooSlow(uploadId: string, limitMs: number, deps: Deps) {
+  const limit = limitMs >= 1000 ? `${Math.round(limitMs / 1000)} s` : `${limitMs} ms`;
   const failure = fileFailure(
     "too_slow",
-    `The file took longer than ${
-      Math.round(limitMs / 1000)
-    } seconds to process; split it into smaller files`,
+    `The file took longer than ${limit} to process; split it into smaller files`,
+    { time_limit_ms: limitMs },
   );
   await deps.db.asService(async (tx) => {
     await tx.query("update public.file_uploads set status = 'failed', error = $2 where id = $1", [

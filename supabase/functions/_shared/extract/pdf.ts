@@ -82,6 +82,8 @@ export async function pdfToBlocks(
     const title = await pdfTitle(pdf);
     return { blocks, pages: pdf.numPages, ...(title ? { title } : {}) };
   } catch (error) {
+    // Stopped by the caller (time limit): not the file's fault, so not a file failure.
+    if (options.signal?.aborted) throw options.signal.reason ?? error;
     throw pdfFailure(error);
   } finally {
     await pdf.loadingTask.destroy();

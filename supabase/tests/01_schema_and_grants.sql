@@ -101,7 +101,9 @@ select set_eq(
     'forget_failed_uploads', 'retention_storage_batch', 'rollup_analytics_daily',
     'rollup_analytics_hourly',
     -- file-processor's one-statement section writes
-    'write_document_sections'
+    'write_document_sections',
+    -- conversation-summarize's summary lease
+    'claim_conversation_summary', 'release_conversation_summary', 'store_conversation_summary'
   ],
   'service_role may execute only the queue functions and the rate limit in private'
 );
@@ -120,7 +122,9 @@ select set_eq(
     -- analytics reports for owners and admins
     'analytics_series', 'detect_performance_issues', 'get_error_rate', 'get_performance_summary',
     -- searches that record their own analytics event
-    'hybrid_search_tracked', 'match_document_sections_tracked', 'record_search_event'
+    'hybrid_search_tracked', 'match_document_sections_tracked', 'record_search_event',
+    -- recall over the caller's conversation summaries
+    'match_conversation_summaries'
   ],
   'authenticated may execute exactly the search RPCs in public'
 );

@@ -4,7 +4,7 @@
 -- otto owns "tenant-b".
 begin;
 \ir _helpers.psql
-select plan(25);
+select plan(28);
 
 select tests.create_two_tenants();
 
@@ -167,6 +167,33 @@ select is(
   (select summary from public.conversations where id = (select chat from ids)),
   'Messages 1 to 3',
   'Refused writes left the stored summary as it was'
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- match_conversation_summaries: the caller's own summaries, best first
+-- ---------------------------------------------------------------------------------------------
+select tests.reset_role();
+insert into public.conversations (id, user_id, agent_id, summary, summary_embedding)
+values ('c1200000-0000-4000-8000-000000000002', tests.get_supabase_uid('mia'),
+        'a1200000-0000-4000-8000-000000000001', 'About axis two', tests.embedding(2)),
+       ('c1200000-0000-4000-8000-000000000003', tests.get_supabase_uid('bo'),
+        'a1200000-0000-4000-8000-000000000001', 'Bo''s, about axis one', tests.embedding(1, 7));
+
+select tests.authenticate_as('mia');
+select results_eq(
+  $$ select id, summary from public.match_conversation_summaries(tests.embedding(1, 3), 5) $$,
+  $$ values ('c1200000-0000-4000-8000-000000000001'::uuid, 'Messages 1 to 3'::text),
+            ('c1200000-0000-4000-8000-000000000002'::uuid, 'About axis two'::text) $$,
+  'A user recalls her own conversations by summary, the closest first, never someone else''s'
+);
+select throws_ok(
+  $$ select * from public.match_conversation_summaries(tests.embedding(1), 0) $$,
+  '22023', null, 'match_count is between 1 and 100'
+);
+select tests.clear_authentication();
+select throws_ok(
+  $$ select * from public.match_conversation_summaries(tests.embedding(1)) $$,
+  '42501', null, 'anon cannot recall summaries'
 );
 
 select * from finish();

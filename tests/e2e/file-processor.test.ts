@@ -234,6 +234,14 @@ Deno.test({
           assert.equal(pdfResults[0].page, 1);
           assert.equal(typeof pdfResults[0].score, "number");
 
+          const [events] = await rows<{ n: number }>(
+            stack,
+            `select count(*)::int as n from public.analytics_events
+           where user_id = $1 and source = 'search' and name in ('search.hybrid', 'search.semantic')`,
+            [alice.id],
+          );
+          assert.ok(events!.n >= 4, "each search records an analytics event");
+
           for (const query of ["photogenic smiles on Rottnest Island", PDF_PHRASE]) {
             const response = await call(stack, carol, "/search", { query });
             assert.equal(response.status, 200);

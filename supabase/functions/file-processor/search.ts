@@ -2,7 +2,8 @@
  * Search over the caller's organizations' documents, through the search RPCs as the user, so
  * row-level security decides what can be found. `hybrid` fuses keyword and semantic ranks (and
  * falls back to keywords alone when the embedding provider is down), `semantic` ranks by cosine
- * similarity, `keyword` by full-text rank.
+ * similarity, `keyword` by full-text rank. The tracked variants of the RPCs (same arguments and
+ * results) record one `search.*` analytics event per call.
  */
 import type { Claims } from "../_shared/auth.ts";
 import type { SearchInput, SearchResponse } from "../_shared/contracts/file-processor.ts";
@@ -48,14 +49,14 @@ export async function searchDocuments(
     const hits = mode === "semantic"
       ? await tx.query<Hit & Record<string, unknown>>(
         `select m.id, m.document_id, m.heading, m.content, m.similarity as score
-         from public.match_document_sections(
+         from public.match_document_sections_tracked(
            query_embedding => $1::extensions.halfvec, match_count => $2, filter => $3::jsonb
          ) m`,
         [embedding, input.match_count, JSON.stringify(filter)],
       )
       : await tx.query<Hit & Record<string, unknown>>(
         `select h.id, h.document_id, h.heading, h.content, h.score
-         from public.hybrid_search(
+         from public.hybrid_search_tracked(
            query_text => $1, query_embedding => $2::extensions.halfvec, match_count => $3,
            filter => $4::jsonb
          ) h`,

@@ -116,17 +116,30 @@ async function processJob(job: Job, ctx: JobContext, fileTimeLimitMs: number): P
       await recordTooSlow(upload.id, fileTimeLimitMs, ctx.deps);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    // The cause is logged by the jobs route; the rows get words a person can act on.
+    const last = await isLastAttempt(job, ctx.deps).catch(() => false);
     await mark(
       upload,
-      "pending",
-      `Processing was interrupted (${message}); it will be retried`,
+      last ? "failed" : "pending",
+      last
+        ? `Processing failed after ${job.attempt} attempts; upload the file again later`
+        : "Processing was interrupted; it will be retried",
       ctx.deps,
-    )
-      .catch(() => {});
+    ).catch(() => {});
     if (ctx.signal.aborted) throw new RetryLater("The batch's time budget was spent", 0);
     throw error;
   }
+}
+
+/** Whether this is the job's last attempt (the queue's max_attempts), after which it is dead. */
+async function isLastAttempt(job: Job, deps: Deps): Promise<boolean> {
+  const [queue] = await deps.db.asService((tx) =>
+    tx.query<{ max_attempts: number }>(
+      "select q.max_attempts from private.job_queues q where q.name = $1",
+      [job.queue],
+    )
+  );
+  return queue !== undefined && job.attempt >= queue.max_attempts;
 }
 
 /** Records that upload `uploadId` took longer than its time limit; returns that failure. */

@@ -307,7 +307,7 @@ async function recordFailure(
 /** Sets the upload's and its document's status (and error). */
 export async function mark(
   upload: Pick<UploadRow, "id" | "document_id">,
-  status: "pending" | "processing",
+  status: "pending" | "processing" | "failed",
   error: string | null,
   deps: Deps,
 ): Promise<void> {

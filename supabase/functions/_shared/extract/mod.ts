@@ -3,7 +3,7 @@
  * limits. Pure apart from the libraries it calls; failures are AppErrors a person can act on
  * (`details.reason`), 413 when the file is too large and 422 otherwise.
  */
-import { detectType } from "./detect.ts";
+import { decodeText, detectType } from "./detect.ts";
 import { docxToBlocks } from "./docx.ts";
 import { fileFailure, formatBytes } from "./failure.ts";
 import { htmlToBlocks } from "./html.ts";
@@ -12,7 +12,6 @@ import { jsonToBlocks } from "./json.ts";
 import { markdownToBlocks, textToBlocks } from "./markdown.ts";
 import { pdfToBlocks } from "./pdf.ts";
 import { tableToBlocks } from "./tabular.ts";
-import { decodeText } from "./detect.ts";
 import {
   type Block,
   DEFAULT_EXTRACT_LIMITS,

@@ -269,6 +269,15 @@ Deno.test({
           'Field "messages.1.content" is longer than 32000 characters',
         );
 
+        const bulky = await call(stack, "message-preprocess", alice.token, {
+          body: {
+            conversation_id: chat,
+            messages: Array.from({ length: 9 }, () => ({ content: "y".repeat(30_000) })),
+          },
+        });
+        assert.equal(bulky.status, 413, "a batch over 256,000 characters in all");
+        assert.match((await errorOf(bulky)).message, /total more than 256000 characters/);
+
         const both = await call(stack, "message-preprocess", alice.token, {
           body: { conversation_id: chat, content: "a", messages: [{ content: "b" }] },
         });

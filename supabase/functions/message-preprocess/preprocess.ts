@@ -3,7 +3,8 @@
  * `store` is false) embed them with one provider call and insert them in one statement.
  *
  * Order of checks, so a refused request writes nothing and costs nothing:
- *   1. every message's text is cleaned and checked (400 empty, 413 too long), no database yet;
+ *   1. every message's text is cleaned and checked (400 empty, 413 too long; 413 too when the
+ *      request totals more than MAX_REQUEST_CHARS), no database yet;
  *   2. under the user's RLS: the conversation is theirs (404) and they are still a member of its
  *      organization (403); its organization's redaction settings are read there too;
  *   3. redaction and injection flags (pure), token estimates with the execute-agent tokenizer;
@@ -30,6 +31,11 @@ import { countTokens } from "../_shared/text/tokens.ts";
 
 /** The rate limit bucket of this function (private.rate_limit_policies; `default` limits). */
 export const RATE_LIMIT_BUCKET = "message-preprocess";
+/**
+ * Most characters (after cleaning) in one request. Phone detection costs up to about 25 microseconds per
+ * character of digit-dense text; this keeps a request's worst case to a few seconds of CPU.
+ */
+export const MAX_REQUEST_CHARS = 256_000;
 /** The key message-preprocess owns inside each stored message's metadata. */
 export const METADATA_KEY = "preprocess";
 
@@ -94,6 +100,15 @@ export async function preprocessMessages(
       field: single ? "content" : `messages.${i}.content`,
     })
   );
+
+  const total = cleaned.reduce((sum, text) => sum + text.length, 0);
+  if (total > MAX_REQUEST_CHARS) {
+    throw new AppError(
+      "payload_too_large",
+      `Messages total more than ${MAX_REQUEST_CHARS} characters; send them in smaller batches`,
+      { details: { max_chars: MAX_REQUEST_CHARS, length: total } },
+    );
+  }
 
   const conversation = await deps.db.asUser(
     claims,

@@ -6,6 +6,7 @@ export type { ErrorBody, ErrorCode } from "../errors.ts";
 export { STATUS_BY_CODE } from "../errors.ts";
 export * from "./analytics-tracker.ts";
 export * from "./cleanup-old.ts";
+export * from "./execute-agent.ts";
 export * from "./file-processor.ts";
 export * from "./message-preprocess.ts";
 export * from "./whoami.ts";

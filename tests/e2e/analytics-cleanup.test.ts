@@ -131,7 +131,8 @@ Deno.test({
   async fn(t) {
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      // A wire port, so FUNCTIONS_MODE=isolated (functions in their own processes) works too.
+      dbPort: 0,
       dataDir: null,
       workers: false,
       functionLogLevel: "error",

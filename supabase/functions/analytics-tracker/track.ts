@@ -150,11 +150,12 @@ export async function resolveOrganization(
 }
 
 // One round trip: rows whose stored properties would exceed the limit (jsonb's text can be
-// longer than JSON.stringify's) are reported instead of failing the whole insert.
+// longer than JSON.stringify's) are reported instead of failing the whole insert. The rows go as
+// text (`$1::text::jsonb`): postgres.js would JSON-encode a string bound to a jsonb parameter again.
 const INSERT_EVENTS = `
   with input as (
     select *
-    from jsonb_to_recordset($1::jsonb) as x(
+    from jsonb_to_recordset($1::text::jsonb) as x(
       ord integer, client_id text, name text, occurred_at timestamptz, properties jsonb,
       duration_ms double precision, value double precision, session_id text, is_error boolean,
       tokens bigint

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
+import { startFakeOpenAI } from "../fixtures/fake-openai.ts";
 
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
 const ACME_RELEASE_NOTES = "20000000-0000-4000-8000-000000000002";
@@ -589,6 +590,145 @@ Deno.test({
       });
     } finally {
       await stack.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "execute-agent with OPENAI_API_KEY: the openai provider, and its failures as 502/504",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const fake = await startFakeOpenAI({
+      mode: "ok",
+      reply: "Anvils carry a ten-year warranty [1].",
+    });
+    const stack = await startStack({
+      apiPort: 0,
+      dbPort: null,
+      dataDir: null,
+      functionLogLevel: "error",
+      functionEnv: {
+        OPENAI_API_KEY: "sk-test-not-a-real-key",
+        OPENAI_BASE_URL: fake.url,
+        AI_MAX_RETRIES: "0",
+        AI_TIMEOUT_MS: "1500",
+      },
+    });
+    const chatCalls = () =>
+      fake.requests.filter((r) => r.path.endsWith("/chat/completions")).length;
+    try {
+      const alice = await signIn(stack, "alice@acme.test");
+
+      await t.step(
+        "sync through the openai SDK: the agent's model, the server's usage",
+        async () => {
+          const response = await call(stack, alice, {
+            body: { agent_id: ACME_SUPPORT, input: "What is the anvil warranty?" },
+            headers: { "Idempotency-Key": "openai-1" },
+          });
+          assert.equal(response.status, 200);
+          const body = await response.json();
+          assert.equal(body.status, "completed");
+          assert.equal(body.output, "Anvils carry a ten-year warranty [1].");
+          assert.equal(body.model, "gpt-4o-mini");
+          assert.ok(body.usage.prompt_tokens > 0 && body.usage.completion_tokens > 0);
+          assert.ok(
+            body.sources.some((s: { document_id: string }) => s.document_id === WARRANTY_DOC),
+          );
+          const chat = fake.requests.filter((r) => r.path.endsWith("/chat/completions")).at(-1)!;
+          assert.equal(chat.body?.model, "gpt-4o-mini");
+          const system = (chat.body?.messages as Array<{ role: string; content: string }>)[0]!;
+          assert.match(
+            system.content,
+            /ten-year limited warranty/,
+            "the seed section is in the prompt",
+          );
+
+          // The same key and body again: the first answer, no second model call.
+          const calls = chatCalls();
+          const again = await call(stack, alice, {
+            body: { agent_id: ACME_SUPPORT, input: "What is the anvil warranty?" },
+            headers: { "Idempotency-Key": "openai-1" },
+          });
+          assert.deepEqual(await again.json(), body);
+          assert.equal(chatCalls(), calls);
+        },
+      );
+
+      await t.step(
+        "the provider answers 500: 502, and the execution is failed with the reason",
+        async () => {
+          fake.setMode("server_error");
+          const response = await call(stack, alice, {
+            body: { agent_id: ACME_SUPPORT, input: "Does the warranty cover rockets?" },
+          });
+          assert.equal(response.status, 502);
+          const body = await response.json();
+          assert.equal(body.error.code, "upstream_error");
+          assert.equal(typeof body.request_id, "string");
+
+          const [execution] = await rows<{ status: string; error: string; latency_ms: number }>(
+            stack,
+            `select status, error, latency_ms from public.agent_executions
+           where user_id = $1 order by created_at desc limit 1`,
+            [alice.id],
+          );
+          assert.equal(execution!.status, "failed");
+          assert.ok(execution!.error.length > 0);
+          assert.equal(typeof execution!.latency_ms, "number");
+        },
+      );
+
+      await t.step(
+        "stream with the provider down: one error event, the execution failed",
+        async () => {
+          const response = await call(stack, alice, {
+            body: { agent_id: ACME_SUPPORT, input: "Warranty?", mode: "stream" },
+          });
+          assert.equal(response.status, 200);
+          const events = parseSse(await response.text());
+          assert.equal(events.length, 1);
+          assert.equal(events[0]!.type, "error");
+          assert.equal((events[0]!.error as { code: string }).code, "upstream_error");
+          const [execution] = await rows<{ status: string }>(
+            stack,
+            `select status from public.agent_executions where user_id = $1
+           order by created_at desc limit 1`,
+            [alice.id],
+          );
+          assert.equal(execution!.status, "failed");
+        },
+      );
+
+      await t.step(
+        "the provider is slower than AI_TIMEOUT_MS: 504, the execution failed",
+        async () => {
+          fake.setMode("slow", { delayMs: 5_000 });
+          const response = await call(stack, alice, {
+            body: { agent_id: ACME_SUPPORT, input: "Warranty?", options: { knowledge: false } },
+          });
+          assert.equal(response.status, 504);
+          assert.equal((await response.json()).error.code, "upstream_timeout");
+          fake.setMode("ok");
+        },
+      );
+
+      await t.step("no execution is left pending or running", async () => {
+        assert.equal(
+          await count(
+            stack,
+            `select 1 from public.agent_executions where status in ('pending', 'running')`,
+          ),
+          0,
+        );
+        assert.ok(
+          await count(stack, `select 1 from public.agent_executions where status = 'failed'`) >= 3,
+        );
+      });
+    } finally {
+      await stack.stop();
+      await fake.close();
     }
   },
 });

@@ -1,9 +1,9 @@
--- file-processor's schema: section sources (heading_path, page, content_hash, embedding_model)
--- and private.write_document_sections, per role.
+-- file-processor's schema: section sources (heading_path, page, content_hash, embedding_model),
+-- private.write_document_sections per role, and overwritten files queued again.
 -- Cast: in "tenant-a", ada is owner and mia a member; otto owns "tenant-b".
 begin;
 \ir _helpers.psql
-select plan(24);
+select plan(28);
 
 select tests.create_two_tenants();
 
@@ -155,6 +155,48 @@ select is(
      and privilege_type in ('INSERT', 'UPDATE') and column_name in ('heading_path', 'page')),
   4,
   'authenticated may insert and update heading_path and page'
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- overwritten files are processed again
+-- ---------------------------------------------------------------------------------------------
+create temporary view file_path as
+select (select id from public.organizations where slug = 'tenant-a')::text || '/'
+       || tests.get_supabase_uid('ada')::text || '/guide.md' as name;
+insert into storage.objects (bucket_id, name, version, metadata)
+values ('documents', (select name from file_path), 'v1', '{"size": 10, "mimetype": "text/markdown"}');
+update public.file_uploads set status = 'processed' where path = (select name from file_path);
+update public.documents set status = 'processed'
+where id = (select document_id from public.file_uploads where path = (select name from file_path));
+update storage.objects set version = 'v2', metadata = '{"size": 12, "mimetype": "text/plain"}'
+where bucket_id = 'documents' and name = (select name from file_path);
+select results_eq(
+  $$ select f.status, f.size_bytes, d.status from public.file_uploads f
+     join public.documents d on d.id = f.document_id where f.path = (select name from file_path) $$,
+  $$ values ('pending'::text, 12::bigint, 'pending'::text) $$,
+  'an overwrite puts the upload and its document back to pending'
+);
+select is(
+  (select count(*)::integer from private.jobs j
+   where j.queue = 'file_processing'
+     and j.payload ->> 'file_upload_id' = (select id::text from public.file_uploads where path = (select name from file_path))),
+  2,
+  'an overwrite queues processing again, beside the first upload''s job'
+);
+update storage.objects set metadata = '{"size": 12, "mimetype": "text/plain", "touched": true}'
+where bucket_id = 'documents' and name = (select name from file_path);
+select is(
+  (select count(*)::integer from private.jobs j
+   where j.queue = 'file_processing'
+     and j.payload ->> 'file_upload_id' = (select id::text from public.file_uploads where path = (select name from file_path))),
+  2,
+  'a metadata change without a new version queues nothing'
+);
+select is(
+  (select count(*)::integer from pg_trigger
+   where tgname = 'on_document_file_overwritten' and tgrelid = 'storage.objects'::regclass),
+  1,
+  'the overwrite trigger is on storage.objects'
 );
 
 select * from finish();

@@ -316,7 +316,7 @@ Deno.test({
       });
 
       await t.step(
-        "changed bytes rewrite and re-embed only the sections whose text changed",
+        "an overwrite is processed again with no call, re-embedding only the changed section",
         async () => {
           const md = await settled(stack, paths.md!);
           type SectionState = { ordinal: number; updated_at: string; embedding: string | null };
@@ -335,10 +335,21 @@ Deno.test({
             { contentType: "text/markdown", upsert: true },
           );
           assert.equal(error, null);
-          const response = await call(stack, alice, "", { file_id: md.id });
-          assert.equal(response.status, 200);
-          assert.equal((await response.json()).sections, 3);
+          // The overwrite queues processing again: no call needed.
+          await eventually("the overwritten file to be processed again", async () => {
+            const [row] = await rows<{ status: string; content: string }>(
+              stack,
+              `select f.status, s.content from public.file_uploads f
+               join public.document_sections s on s.document_id = f.document_id and s.ordinal = 1
+               where f.id = $1`,
+              [md.id],
+            );
+            return row?.status === "processed" && row.content.includes("leaves, seeds")
+              ? true
+              : undefined;
+          });
           const after = await sections();
+          assert.equal(after.length, 3);
           assert.deepEqual(after[0], before[0], "the untouched first section is not rewritten");
           assert.deepEqual(after[2], before[2], "the untouched last section is not rewritten");
           assert.notEqual(after[1]!.updated_at, before[1]!.updated_at);

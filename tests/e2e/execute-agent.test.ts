@@ -9,6 +9,8 @@
 import assert from "node:assert/strict";
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
+import type { AiProvider } from "../../supabase/functions/_shared/ai/types.ts";
+import { createApp } from "../../supabase/functions/execute-agent/app.ts";
 import { startFakeOpenAI } from "../fixtures/fake-openai.ts";
 
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
@@ -729,6 +731,136 @@ Deno.test({
     } finally {
       await stack.stop();
       await fake.close();
+    }
+  },
+});
+
+/**
+ * A provider that starts answering and then hangs until the run is aborted, as a slow model
+ * would: what a client disconnect or a cancel must stop.
+ */
+function hangingProvider(base: AiProvider, started: () => void): AiProvider {
+  const hang = (signal: AbortSignal | undefined) =>
+    new Promise<never>((_, reject) => {
+      started();
+      signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+  return {
+    ...base,
+    embed: (texts, options) => base.embed(texts, options),
+    summarize: (input) => base.summarize(input),
+    chat: (_messages, options) => hang(options?.signal),
+    async *chatStream(_messages, options) {
+      yield { type: "delta", text: "Thinking" };
+      await hang(options?.signal);
+    },
+  };
+}
+
+Deno.test({
+  name: "execute-agent: a disconnect or a cancel stops a run in flight; it ends cancelled",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    let inFlight = Promise.withResolvers<void>();
+    const stack = await startStack({
+      apiPort: 0,
+      dbPort: null,
+      dataDir: null,
+      workers: false,
+      functionLogLevel: "error",
+      extraFunctions: {
+        // execute-agent itself with a model that hangs, served under another name.
+        "execute-agent-hanging": {
+          verifyJwt: false,
+          createApp: (deps) => {
+            const app = createApp({
+              ...deps,
+              ai: hangingProvider(deps.ai, () => inFlight.resolve()),
+            });
+            return {
+              fetch: (request: Request) => {
+                const url = new URL(request.url);
+                url.pathname = url.pathname.replace(/^\/execute-agent-hanging/, "/execute-agent");
+                return app.fetch(new Request(url, request));
+              },
+            };
+          },
+        },
+      },
+    });
+    const hanging = (user: Session, path: string, body?: unknown) =>
+      fetch(`${stack.apiUrl}/functions/v1/execute-agent-hanging${path}`, {
+        method: "POST",
+        headers: {
+          apikey: stack.anonKey,
+          authorization: `Bearer ${user.token}`,
+          "content-type": "application/json",
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const latest = async (userId: string) =>
+      (await rows<{ id: string; status: string; error: string | null }>(
+        stack,
+        `select id, status, error from public.agent_executions
+         where user_id = $1 order by created_at desc limit 1`,
+        [userId],
+      ))[0]!;
+    try {
+      const alice = await signIn(stack, "alice@acme.test");
+
+      await t.step("stream: the client disconnects after the first delta", async () => {
+        inFlight = Promise.withResolvers<void>();
+        const response = await hanging(alice, "", {
+          agent_id: ACME_SUPPORT,
+          input: "Warranty?",
+          mode: "stream",
+        });
+        assert.equal(response.status, 200);
+        const reader = response.body!.getReader();
+        const first = await reader.read();
+        assert.match(new TextDecoder().decode(first.value), /"type":"delta"/);
+        await inFlight.promise;
+        await reader.cancel();
+
+        const ended = await eventually("the run to be cancelled", async () => {
+          const row = await latest(alice.id);
+          return row.status === "running" ? undefined : row;
+        });
+        assert.equal(ended.status, "cancelled");
+        const messages = await rows<{ role: string }>(
+          stack,
+          `select m.role from public.messages m
+           join public.agent_executions e on e.conversation_id = m.conversation_id
+           where e.id = $1 order by m.seq`,
+          [ended.id],
+        );
+        assert.deepEqual(messages.map((m) => m.role), ["user"], "no answer stored");
+      });
+
+      await t.step(
+        "sync: the owner cancels the running execution; the call answers 409",
+        async () => {
+          inFlight = Promise.withResolvers<void>();
+          const pending = hanging(alice, "", { agent_id: ACME_SUPPORT, input: "Warranty again?" });
+          await inFlight.promise;
+          const running = await latest(alice.id);
+          assert.equal(running.status, "running");
+
+          const cancelled = await hanging(alice, `/executions/${running.id}/cancel`);
+          assert.equal(cancelled.status, 200);
+          assert.equal((await cancelled.json()).status, "cancelled");
+
+          const response = await pending;
+          assert.equal(response.status, 409);
+          assert.equal((await response.json()).error.code, "conflict");
+          const row = await latest(alice.id);
+          assert.equal(row.status, "cancelled");
+          assert.equal(row.error, "Cancelled by the user");
+        },
+      );
+    } finally {
+      await stack.stop();
     }
   },
 });

@@ -945,12 +945,13 @@ export type Database = {
       analytics_series: {
         Args: {
           range_start: string
-          organization_id: string
           range_end: string
           granularity?: string
           event_name?: string
+          organization_id: string
         }
         Returns: {
+          value_sum: number
           bucket: string
           name: string
           count: number
@@ -962,7 +963,6 @@ export type Database = {
           p95_ms: number
           p99_ms: number
           tokens: number
-          value_sum: number
         }[]
       }
       decline_invitation: { Args: { invitation_id: string }; Returns: boolean }
@@ -982,38 +982,38 @@ export type Database = {
       }
       find_similar_agents: {
         Args: {
+          min_similarity?: number
           agent_id: string
           match_count?: number
-          min_similarity?: number
         }
         Returns: {
-          type: string
-          status: string
           similarity: number
-          id: string
-          organization_id: string
-          name: string
+          status: string
+          type: string
           description: string
+          name: string
+          organization_id: string
+          id: string
         }[]
       }
       get_error_rate: {
-        Args: { hours?: number; organization_id: string }
+        Args: { organization_id: string; hours?: number }
         Returns: {
-          failed_requests: number
-          total_requests: number
           error_rate: number
+          total_requests: number
+          failed_requests: number
         }[]
       }
       get_performance_summary: {
-        Args: { start_time: string; end_time?: string; organization_id: string }
+        Args: { organization_id: string; start_time: string; end_time?: string }
         Returns: {
-          errors: number
-          total: number
           name: string
-          tokens: number
-          max_duration_ms: number
-          avg_duration_ms: number
+          total: number
+          errors: number
           error_rate: number
+          avg_duration_ms: number
+          max_duration_ms: number
+          tokens: number
         }[]
       }
       hybrid_search: {
@@ -1030,11 +1030,11 @@ export type Database = {
           document_title: string
           ordinal: number
           heading: string
-          similarity: number
-          semantic_rank: number
-          full_text_rank: number
           content: string
           score: number
+          full_text_rank: number
+          semantic_rank: number
+          similarity: number
           id: string
           document_id: string
           organization_id: string
@@ -1065,15 +1065,15 @@ export type Database = {
         }[]
       }
       match_conversation_summaries: {
-        Args: { query_embedding: unknown; match_count?: number }
+        Args: { match_count?: number; query_embedding: unknown }
         Returns: {
-          similarity: number
-          summarized_until: number
           id: string
           agent_id: string
-          title: string
           organization_id: string
+          title: string
           summary: string
+          summarized_until: number
+          similarity: number
         }[]
       }
       match_document_sections: {
@@ -1084,13 +1084,13 @@ export type Database = {
           query_embedding: unknown
         }
         Returns: {
-          id: string
-          organization_id: string
           ordinal: number
-          heading: string
-          content: string
-          similarity: number
+          organization_id: string
           document_id: string
+          id: string
+          similarity: number
+          content: string
+          heading: string
         }[]
       }
       match_document_sections_tracked: {
@@ -1112,9 +1112,9 @@ export type Database = {
       }
       match_messages: {
         Args: {
+          conversation_id?: string
           query_embedding: unknown
           match_count?: number
-          conversation_id?: string
         }
         Returns: {
           id: string

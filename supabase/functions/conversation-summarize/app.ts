@@ -97,9 +97,12 @@ export function createApp(deps: Deps) {
     if (outcome.status === "gone") ctx.logger.info("summary job for a deleted conversation");
   };
 
+  // Background: a batch of 5 conversations, each up to MAX_ROUNDS provider calls, can outlast
+  // pg_net's 30 s request timeout; the jobs report themselves through SQL either way.
   mountJobsRoute(app, deps, {
     handlers: { [SUMMARY_QUEUE]: summarizeJob },
     concurrency: 2,
+    background: true,
   });
 
   return app;

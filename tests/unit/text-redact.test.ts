@@ -23,6 +23,14 @@ Deno.test("redact() masks email addresses", () => {
   );
 });
 
+Deno.test("redact() masks internationalised addresses", () => {
+  check(
+    "Write to jos\u00E9@ex\u00E1mple.com or \u7528\u6237@\u4F8B\u5B50.\u5E7F\u544A now",
+    "Write to [EMAIL] or [EMAIL] now",
+    { email: 2 },
+  );
+});
+
 Deno.test("redact() keeps email-like strings in code: no dotted domain, a version, a file name", () => {
   const code = "@app.route('/x') user@localhost a@b pkg@1.2.3 icon@2x.png y = obj@matrix.T";
   check(code, code);

@@ -19,7 +19,8 @@
  *                                   (the card networks' ranges), passing the Luhn check
  *   ssn           [SSN]             US SSNs written `AAA-GG-SSSS` or `AAA GG SSSS` with a valid
  *                                   area (not 000, 666, 900-999), group (not 00), serial (not 0000)
- *   email         [EMAIL]           `local@domain.tld`: a dotted domain ending in a 2+ letter TLD
+ *   email         [EMAIL]           `local@domain.tld`: a dotted domain ending in a 2+ letter TLD,
+ *                                   letters of any script (internationalised addresses too)
  *   phone         [PHONE]           numbers libphonenumber-js (full metadata) finds and deems
  *                                   valid for the default region (or international with `+`)
  *
@@ -130,8 +131,9 @@ const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]
 const SLACK_TOKEN = /\bxox[abpsre]-[A-Za-z0-9-]{10,}/g;
 const CARD = /(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d-])/g;
 const SSN = /(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])/g;
+// Letters and digits of any script (internationalised addresses and domains), ASCII punctuation.
 const EMAIL =
-  /(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])/g;
+  /(?<![\p{L}\p{N}\p{M}_.%+-])[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}._%+-]{0,62}[\p{L}\p{N}\p{M}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?\.)+\p{L}[\p{L}\p{M}]{1,62}(?![\p{L}\p{N}\p{M}_-])/gu;
 /** File extensions that follow `@` in asset names (`icon@2x.png`) and are no top-level domain. */
 const NOT_A_TLD = new Set([
   "png",

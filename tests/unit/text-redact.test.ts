@@ -73,6 +73,13 @@ Deno.test("redact() masks US SSNs in valid ranges only", () => {
   check(invalid, invalid);
 });
 
+Deno.test("redact() masks nine bare digits as SSN only when labelled so", () => {
+  check("SSN: 123456789, social security no. 234567890", "SSN: [SSN], social security no. [SSN]", {
+    ssn: 2,
+  });
+  check("SSN 000123456 and account 123456789", "SSN 000123456 and account 123456789");
+});
+
 Deno.test("redact() masks phone numbers libphonenumber-js finds valid", () => {
   check(
     "Call (415) 555-2671, +44 20 7946 0958 or phone: 4155552671",

@@ -18,7 +18,8 @@
  *   card          [CARD]            13-19 digits (single spaces or dashes between), first digit 2-6
  *                                   (the card networks' ranges), passing the Luhn check
  *   ssn           [SSN]             US SSNs written `AAA-GG-SSSS` or `AAA GG SSSS` with a valid
- *                                   area (not 000, 666, 900-999), group (not 00), serial (not 0000)
+ *                                   area (not 000, 666, 900-999), group (not 00), serial (not 0000);
+ *                                   nine bare digits only right after `SSN` / `social security no.`
  *   email         [EMAIL]           `local@domain.tld`: a dotted domain ending in a 2+ letter TLD,
  *                                   letters of any script (internationalised addresses too)
  *   phone         [PHONE]           numbers libphonenumber-js (full metadata) finds and deems
@@ -28,7 +29,7 @@
  * check digit; `user@localhost`, `a@b`, `@decorator`, `pkg@1.2.3`, `icon@2x.png` (no real TLD or an
  * image file name), so code survives; a phone-like digit run with no `+`, no separators and no
  * phone word before it, or one after `#` or `order`/`invoice`/`ref`/... (an order number); an
- * unformatted nine-digit run as SSN.
+ * unformatted nine-digit run as SSN unless labelled so.
  *
  * Detectors run in the table's order on the text left by the previous ones; placeholders hold no
  * digits or `@`, so nothing is counted twice.
@@ -115,7 +116,15 @@ const DETECTORS: Record<RedactionType, Detector> = {
   slack_token: (text) => replaceAll(text, SLACK_TOKEN, "slack_token"),
   iban: redactIbans,
   card: (text) => replaceAll(text, CARD, "card", (m) => isCardNumber(m.replace(/[ -]/g, ""))),
-  ssn: (text) => replaceAll(text, SSN, "ssn"),
+  ssn: (text) => {
+    const written = replaceAll(text, SSN, "ssn");
+    let count = written.count;
+    const labelled = written.text.replace(LABELLED_SSN, (_m, label: string) => {
+      count++;
+      return label + placeholder("ssn");
+    });
+    return { text: labelled, count };
+  },
   email: (text) => replaceAll(text, EMAIL, "email", (m) => !NOT_A_TLD.has(tldOf(m))),
   phone: redactPhones,
 };
@@ -131,6 +140,8 @@ const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]
 const SLACK_TOKEN = /\bxox[abpsre]-[A-Za-z0-9-]{10,}/g;
 const CARD = /(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d-])/g;
 const SSN = /(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])/g;
+const LABELLED_SSN =
+  /(\b(?:SSN|social\s+security(?:\s+(?:number|no\.?|#))?)\s*(?:#|:|is|=)?\s*)(?!000|666|9\d\d)\d{3}(?!00)\d{2}(?!0000)\d{4}(?!\d)/gi;
 // Letters and digits of any script (internationalised addresses and domains), ASCII punctuation.
 const EMAIL =
   /(?<![\p{L}\p{N}\p{M}_.%+-])[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}._%+-]{0,62}[\p{L}\p{N}\p{M}_%+-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?\.)+\p{L}[\p{L}\p{M}]{1,62}(?![\p{L}\p{N}\p{M}_-])/gu;

@@ -86,7 +86,10 @@ async function personalOrganization(tx: Queryable): Promise<string> {
     "select id from public.organizations where personal_user_id = (select auth.uid())",
   );
   if (!personal) {
-    throw new AppError("invalid_request", "organization_id is required: no personal organization");
+    throw new AppError(
+      "invalid_request",
+      'Field "organization_id" is required: the caller has no personal organization',
+    );
   }
   return personal.id;
 }

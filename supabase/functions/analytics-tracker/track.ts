@@ -61,24 +61,24 @@ function checkEvent(raw: unknown, index: number, now: Date): EventRow | Rejectio
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map(String).join(".") || "(event)";
-    return { index, error: `Invalid ${path}: ${issue?.message ?? "malformed event"}` };
+    return { index, error: `Invalid "${path}": ${issue?.message ?? "malformed event"}` };
   }
   const event = parsed.data;
   const occurred = event.occurred_at ? new Date(event.occurred_at) : now;
   if (occurred.getTime() < now.getTime() - MAX_EVENT_AGE_MS) {
-    return { index, error: "occurred_at is more than 7 days ago" };
+    return { index, error: 'Field "occurred_at" is more than 7 days ago' };
   }
   if (occurred.getTime() > now.getTime() + MAX_EVENT_SKEW_MS) {
-    return { index, error: "occurred_at is more than 5 minutes ahead" };
+    return { index, error: 'Field "occurred_at" is more than 5 minutes ahead' };
   }
   const properties = event.properties ?? {};
   const size = encoder.encode(JSON.stringify(properties)).length;
   if (size > MAX_PROPERTIES_BYTES) {
-    return { index, error: `properties is ${size} bytes; at most ${MAX_PROPERTIES_BYTES}` };
+    return { index, error: `Field "properties" is ${size} bytes; at most ${MAX_PROPERTIES_BYTES}` };
   }
   const tokens = properties.tokens;
   if (tokens !== undefined && !(Number.isSafeInteger(tokens) && (tokens as number) >= 0)) {
-    return { index, error: "properties.tokens must be a non-negative integer" };
+    return { index, error: 'Field "properties.tokens" must be a non-negative integer' };
   }
   const outcome = properties.outcome;
   return {
@@ -110,7 +110,7 @@ export async function resolveOrganization(
     if (!organizationId) {
       throw new AppError(
         "invalid_request",
-        "organization_id is required with the service credential",
+        'Field "organization_id" is required with the service credential',
       );
     }
     const found = await deps.db.asService((tx) =>
@@ -142,7 +142,7 @@ export async function resolveOrganization(
     if (!personal) {
       throw new AppError(
         "invalid_request",
-        "organization_id is required: no personal organization",
+        'Field "organization_id" is required: the caller has no personal organization',
       );
     }
     return personal.id;
@@ -205,7 +205,10 @@ export async function recordEvents(
   });
 
   for (const index of result.too_large) {
-    rejected.push({ index, error: `properties is over ${MAX_PROPERTIES_BYTES} bytes as stored` });
+    rejected.push({
+      index,
+      error: `Field "properties" is over ${MAX_PROPERTIES_BYTES} bytes as stored`,
+    });
   }
   rejected.sort((a, b) => a.index - b.index);
   return {

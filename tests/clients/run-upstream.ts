@@ -33,11 +33,13 @@ const TOOLING = {
   "@types/node": "20.19.9",
   "@faker-js/faker": "^9.9.0",
   "jsonwebtoken": "^9.0.0",
+  "@types/jsonwebtoken": "^8.5.8",
   "tslib": "2.8.1",
   "iceberg-js": "^0.8.1",
   "prettier": "^3.6.2",
   "jest-mock-server": "^0.1.0",
   "nanoid": "3.3.11",
+  "jest-environment-jsdom": "30.4.1",
 };
 
 interface Adaptation {
@@ -154,11 +156,14 @@ async function prepare(source: string, work: string): Promise<void> {
   }
   await Deno.copyFile(join(source, "tsconfig.base.json"), join(work, "tsconfig.base.json"))
     .catch(() => {});
-  if (!await exists(join(work, "node_modules/jest"))) {
-    await Deno.writeTextFile(
-      join(work, "package.json"),
-      JSON.stringify({ name: "supabase-js-suites", private: true, devDependencies: TOOLING }),
-    );
+  const manifest = JSON.stringify({
+    name: "supabase-js-suites",
+    private: true,
+    devDependencies: TOOLING,
+  });
+  const installed = await Deno.readTextFile(join(work, "package.json")).catch(() => "");
+  if (installed !== manifest || !await exists(join(work, "node_modules/jest"))) {
+    await Deno.writeTextFile(join(work, "package.json"), manifest);
     console.log("Installing the suites' test tooling with npm...");
     await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], work);
   }

@@ -1,8 +1,14 @@
 /**
- * For client apps: the functions' request and response contracts (zod schemas and types) and the
- * error body every function answers with. Re-exported from supabase/functions/_shared/contracts,
- * which the functions use, so client and server cannot drift.
+ * For client apps of this backend:
  *
- *   import { WhoamiResponse, type ErrorBody } from "<this repo>/shared/mod.ts";
+ * - `createAgentClient(supabase)`: a typed client of every function route (./client.ts).
+ * - The functions' contracts: zod schemas and types of every request and response, and the
+ *   error body (./contracts.ts).
+ * - `Database`: the database's types, generated from the migrations (./database.types.ts), for
+ *   `createClient<Database>(...)`.
+ *
+ *   import { createAgentClient, type Database } from "<this repo>/shared/mod.ts";
  */
-export * from "../supabase/functions/_shared/contracts/mod.ts";
+export * from "./client.ts";
+export * from "./contracts.ts";
+export type { Database, Json } from "./database.types.ts";

@@ -11,7 +11,7 @@
 // deno-lint-ignore-file no-console
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateTypescript, introspect } from "@supabase/postgrest-typegen";
+import { generateTypescript, introspect, sortGeneratorMetadata } from "@supabase/postgrest-typegen";
 import { openDatabase } from "../postgres/database.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,7 +31,8 @@ export async function generateDatabaseTypes(schemas = ["public"]): Promise<strin
       { query: async (sql: string) => ({ rows: (await session.query(sql)).rows as unknown[] }) },
       { includedSchemas: schemas },
     );
-    return await generateTypescript(metadata, {
+    // The generator expects canonically sorted metadata (else the order follows oids and churns).
+    return await generateTypescript(sortGeneratorMetadata(metadata), {
       detectOneToOneRelationships: true,
       postgrestVersion: "12",
     });

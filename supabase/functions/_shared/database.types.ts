@@ -16,103 +16,103 @@ export type Database = {
     Tables: {
       activities: {
         Row: {
+          action: string
+          created_at: string
+          details: NonNullable<Json>
           id: string
           organization_id: string | null
-          user_id: string | null
-          action: string
-          resource_type: string
           resource_id: string | null
-          details: NonNullable<Json>
-          created_at: string
+          resource_type: string
+          user_id: string | null
         }
         Insert: {
+          action: string
+          created_at?: string
+          details?: NonNullable<Json>
           id?: string
           organization_id?: string | null
-          user_id?: string | null
-          action: string
-          resource_type: string
           resource_id?: string | null
-          details?: NonNullable<Json>
-          created_at?: string
+          resource_type: string
+          user_id?: string | null
         }
         Update: {
+          action?: string
+          created_at?: string
+          details?: NonNullable<Json>
           id?: string
           organization_id?: string | null
-          user_id?: string | null
-          action?: string
-          resource_type?: string
           resource_id?: string | null
-          details?: NonNullable<Json>
-          created_at?: string
+          resource_type?: string
+          user_id?: string | null
         }
         Relationships: []
       }
       agent_executions: {
         Row: {
-          id: string
           agent_id: string
-          organization_id: string
-          user_id: string
-          conversation_id: string | null
-          status: string
-          input: NonNullable<Json>
-          output: Json | null
-          model: string | null
-          prompt_tokens: number | null
-          completion_tokens: number | null
-          total_tokens: number | null
-          latency_ms: number | null
-          error: string | null
-          idempotency_key: string | null
-          started_at: string | null
           completed_at: string | null
+          completion_tokens: number | null
+          conversation_id: string | null
           created_at: string
-          updated_at: string
+          error: string | null
+          id: string
+          idempotency_key: string | null
+          input: NonNullable<Json>
+          latency_ms: number | null
+          model: string | null
+          organization_id: string
+          output: Json | null
+          prompt_tokens: number | null
           request_hash: string | null
+          started_at: string | null
+          status: string
+          total_tokens: number | null
+          updated_at: string
+          user_id: string
         }
         Insert: {
-          id?: string
           agent_id: string
-          organization_id: string
-          user_id?: string
-          conversation_id?: string | null
-          status?: string
-          input?: NonNullable<Json>
-          output?: Json | null
-          model?: string | null
-          prompt_tokens?: number | null
-          completion_tokens?: number | null
-          total_tokens?: never
-          latency_ms?: number | null
-          error?: string | null
-          idempotency_key?: string | null
-          started_at?: string | null
           completed_at?: string | null
+          completion_tokens?: number | null
+          conversation_id?: string | null
           created_at?: string
-          updated_at?: string
+          error?: string | null
+          id?: string
+          idempotency_key?: string | null
+          input?: NonNullable<Json>
+          latency_ms?: number | null
+          model?: string | null
+          organization_id: string
+          output?: Json | null
+          prompt_tokens?: number | null
           request_hash?: string | null
+          started_at?: string | null
+          status?: string
+          total_tokens?: never
+          updated_at?: string
+          user_id?: string
         }
         Update: {
-          id?: string
           agent_id?: string
-          organization_id?: string
-          user_id?: string
-          conversation_id?: string | null
-          status?: string
-          input?: NonNullable<Json>
-          output?: Json | null
-          model?: string | null
-          prompt_tokens?: number | null
-          completion_tokens?: number | null
-          total_tokens?: never
-          latency_ms?: number | null
-          error?: string | null
-          idempotency_key?: string | null
-          started_at?: string | null
           completed_at?: string | null
+          completion_tokens?: number | null
+          conversation_id?: string | null
           created_at?: string
-          updated_at?: string
+          error?: string | null
+          id?: string
+          idempotency_key?: string | null
+          input?: NonNullable<Json>
+          latency_ms?: number | null
+          model?: string | null
+          organization_id?: string
+          output?: Json | null
+          prompt_tokens?: number | null
           request_hash?: string | null
+          started_at?: string | null
+          status?: string
+          total_tokens?: never
+          updated_at?: string
+          user_id?: string
         }
         Relationships: [
           {
@@ -123,74 +123,74 @@ export type Database = {
             referencedColumns: ["id"]
           },
           {
-            foreignKeyName: "agent_executions_organization_id_fkey"
-            columns: ["organization_id"]
-            isOneToOne: false
-            referencedRelation: "organizations"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "agent_executions_conversation_id_fkey"
             columns: ["conversation_id"]
             isOneToOne: false
             referencedRelation: "conversations"
             referencedColumns: ["id"]
           },
+          {
+            foreignKeyName: "agent_executions_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
         ]
       }
       agents: {
         Row: {
+          created_at: string
+          description: string
+          description_embedding: unknown
           id: string
+          max_tokens: number
+          metadata: NonNullable<Json>
+          model: string
+          name: string
           organization_id: string
           owner_id: string | null
-          name: string
-          description: string
-          type: string
           status: string
-          system_prompt: string
-          model: string
-          temperature: number
-          max_tokens: number
           summary_threshold: number
-          description_embedding: unknown
-          metadata: NonNullable<Json>
-          created_at: string
+          system_prompt: string
+          temperature: number
+          type: string
           updated_at: string
         }
         Insert: {
+          created_at?: string
+          description?: string
+          description_embedding?: unknown
           id?: string
+          max_tokens?: number
+          metadata?: NonNullable<Json>
+          model?: string
+          name: string
           organization_id: string
           owner_id?: string | null
-          name: string
-          description?: string
-          type?: string
           status?: string
-          system_prompt?: string
-          model?: string
-          temperature?: number
-          max_tokens?: number
           summary_threshold?: number
-          description_embedding?: unknown
-          metadata?: NonNullable<Json>
-          created_at?: string
+          system_prompt?: string
+          temperature?: number
+          type?: string
           updated_at?: string
         }
         Update: {
+          created_at?: string
+          description?: string
+          description_embedding?: unknown
           id?: string
+          max_tokens?: number
+          metadata?: NonNullable<Json>
+          model?: string
+          name?: string
           organization_id?: string
           owner_id?: string | null
-          name?: string
-          description?: string
-          type?: string
           status?: string
-          system_prompt?: string
-          model?: string
-          temperature?: number
-          max_tokens?: number
           summary_threshold?: number
-          description_embedding?: unknown
-          metadata?: NonNullable<Json>
-          created_at?: string
+          system_prompt?: string
+          temperature?: number
+          type?: string
           updated_at?: string
         }
         Relationships: [
@@ -205,103 +205,103 @@ export type Database = {
       }
       analytics_daily_rollups: {
         Row: {
-          organization_id: string
-          name: string
           bucket: string
           count: number
-          error_count: number
           duration_count: number
-          duration_sum: number | null
           duration_max: number | null
+          duration_sum: number | null
+          error_count: number
+          name: string
+          organization_id: string
           p50_ms: number | null
           p95_ms: number | null
           p99_ms: number | null
           tokens: number
-          value_sum: number | null
           updated_at: string
+          value_sum: number | null
         }
         Insert: {
-          organization_id: string
-          name: string
           bucket: string
           count: number
-          error_count: number
           duration_count: number
-          duration_sum?: number | null
           duration_max?: number | null
+          duration_sum?: number | null
+          error_count: number
+          name: string
+          organization_id: string
           p50_ms?: number | null
           p95_ms?: number | null
           p99_ms?: number | null
           tokens?: number
-          value_sum?: number | null
           updated_at?: string
+          value_sum?: number | null
         }
         Update: {
-          organization_id?: string
-          name?: string
           bucket?: string
           count?: number
-          error_count?: number
           duration_count?: number
-          duration_sum?: number | null
           duration_max?: number | null
+          duration_sum?: number | null
+          error_count?: number
+          name?: string
+          organization_id?: string
           p50_ms?: number | null
           p95_ms?: number | null
           p99_ms?: number | null
           tokens?: number
-          value_sum?: number | null
           updated_at?: string
+          value_sum?: number | null
         }
         Relationships: []
       }
       analytics_events: {
         Row: {
-          id: string
-          organization_id: string
-          user_id: string | null
           client_id: string | null
-          source: string
+          duration_ms: number | null
+          id: string
+          is_error: boolean
           name: string
           occurred_at: string
-          received_at: string
+          organization_id: string
           properties: NonNullable<Json>
-          duration_ms: number | null
-          value: number | null
+          received_at: string
           session_id: string | null
-          is_error: boolean
+          source: string
           tokens: number | null
+          user_id: string | null
+          value: number | null
         }
         Insert: {
-          id?: string
-          organization_id: string
-          user_id?: string | null
           client_id?: string | null
-          source?: string
+          duration_ms?: number | null
+          id?: string
+          is_error?: boolean
           name: string
           occurred_at?: string
-          received_at?: string
+          organization_id: string
           properties?: NonNullable<Json>
-          duration_ms?: number | null
-          value?: number | null
+          received_at?: string
           session_id?: string | null
-          is_error?: boolean
+          source?: string
           tokens?: number | null
+          user_id?: string | null
+          value?: number | null
         }
         Update: {
-          id?: string
-          organization_id?: string
-          user_id?: string | null
           client_id?: string | null
-          source?: string
+          duration_ms?: number | null
+          id?: string
+          is_error?: boolean
           name?: string
           occurred_at?: string
-          received_at?: string
+          organization_id?: string
           properties?: NonNullable<Json>
-          duration_ms?: number | null
-          value?: number | null
+          received_at?: string
           session_id?: string | null
-          is_error?: boolean
+          source?: string
           tokens?: number | null
+          user_id?: string | null
+          value?: number | null
         }
         Relationships: [
           {
@@ -315,52 +315,52 @@ export type Database = {
       }
       analytics_hourly_rollups: {
         Row: {
-          organization_id: string
-          name: string
           bucket: string
           count: number
-          error_count: number
           duration_count: number
-          duration_sum: number | null
           duration_max: number | null
+          duration_sum: number | null
+          error_count: number
+          name: string
+          organization_id: string
           p50_ms: number | null
           p95_ms: number | null
           p99_ms: number | null
           tokens: number
-          value_sum: number | null
           updated_at: string
+          value_sum: number | null
         }
         Insert: {
-          organization_id: string
-          name: string
           bucket: string
           count: number
-          error_count: number
           duration_count: number
-          duration_sum?: number | null
           duration_max?: number | null
+          duration_sum?: number | null
+          error_count: number
+          name: string
+          organization_id: string
           p50_ms?: number | null
           p95_ms?: number | null
           p99_ms?: number | null
           tokens?: number
-          value_sum?: number | null
           updated_at?: string
+          value_sum?: number | null
         }
         Update: {
-          organization_id?: string
-          name?: string
           bucket?: string
           count?: number
-          error_count?: number
           duration_count?: number
-          duration_sum?: number | null
           duration_max?: number | null
+          duration_sum?: number | null
+          error_count?: number
+          name?: string
+          organization_id?: string
           p50_ms?: number | null
           p95_ms?: number | null
           p99_ms?: number | null
           tokens?: number
-          value_sum?: number | null
           updated_at?: string
+          value_sum?: number | null
         }
         Relationships: [
           {
@@ -374,61 +374,61 @@ export type Database = {
       }
       conversations: {
         Row: {
-          id: string
-          user_id: string
           agent_id: string
-          organization_id: string
-          title: string | null
-          status: string
-          summary: string | null
-          summarized_until: number
-          message_count: number
-          last_message_seq: number
-          last_message_at: string | null
-          metadata: NonNullable<Json>
           created_at: string
-          updated_at: string
+          id: string
+          last_message_at: string | null
+          last_message_seq: number
+          message_count: number
+          metadata: NonNullable<Json>
+          organization_id: string
+          status: string
+          summarized_at: string | null
+          summarized_until: number
+          summary: string | null
           summary_embedding: unknown
           summary_model: string | null
-          summarized_at: string | null
+          title: string | null
+          updated_at: string
+          user_id: string
         }
         Insert: {
-          id?: string
-          user_id?: string
           agent_id: string
-          organization_id: string
-          title?: string | null
-          status?: string
-          summary?: string | null
-          summarized_until?: number
-          message_count?: number
-          last_message_seq?: number
-          last_message_at?: string | null
-          metadata?: NonNullable<Json>
           created_at?: string
-          updated_at?: string
+          id?: string
+          last_message_at?: string | null
+          last_message_seq?: number
+          message_count?: number
+          metadata?: NonNullable<Json>
+          organization_id: string
+          status?: string
+          summarized_at?: string | null
+          summarized_until?: number
+          summary?: string | null
           summary_embedding?: unknown
           summary_model?: string | null
-          summarized_at?: string | null
+          title?: string | null
+          updated_at?: string
+          user_id?: string
         }
         Update: {
-          id?: string
-          user_id?: string
           agent_id?: string
-          organization_id?: string
-          title?: string | null
-          status?: string
-          summary?: string | null
-          summarized_until?: number
-          message_count?: number
-          last_message_seq?: number
-          last_message_at?: string | null
-          metadata?: NonNullable<Json>
           created_at?: string
-          updated_at?: string
+          id?: string
+          last_message_at?: string | null
+          last_message_seq?: number
+          message_count?: number
+          metadata?: NonNullable<Json>
+          organization_id?: string
+          status?: string
+          summarized_at?: string | null
+          summarized_until?: number
+          summary?: string | null
           summary_embedding?: unknown
           summary_model?: string | null
-          summarized_at?: string | null
+          title?: string | null
+          updated_at?: string
+          user_id?: string
         }
         Relationships: [
           {
@@ -449,55 +449,55 @@ export type Database = {
       }
       document_sections: {
         Row: {
-          id: string
-          document_id: string
-          organization_id: string
-          ordinal: number
-          heading: string | null
           content: string
-          token_count: number
-          embedding: unknown
-          fts: unknown
-          created_at: string
-          updated_at: string
-          heading_path: string[]
-          page: number | null
           content_hash: string | null
+          created_at: string
+          document_id: string
+          embedding: unknown
           embedding_model: string | null
+          fts: unknown
+          heading: string | null
+          heading_path: string[]
+          id: string
+          ordinal: number
+          organization_id: string
+          page: number | null
+          token_count: number
+          updated_at: string
         }
         Insert: {
-          id?: string
-          document_id: string
-          organization_id: string
-          ordinal: number
-          heading?: string | null
           content: string
-          token_count: number
-          embedding?: unknown
-          fts?: never
-          created_at?: string
-          updated_at?: string
-          heading_path?: string[]
-          page?: number | null
           content_hash?: string | null
+          created_at?: string
+          document_id: string
+          embedding?: unknown
           embedding_model?: string | null
+          fts?: never
+          heading?: string | null
+          heading_path?: string[]
+          id?: string
+          ordinal: number
+          organization_id: string
+          page?: number | null
+          token_count: number
+          updated_at?: string
         }
         Update: {
-          id?: string
-          document_id?: string
-          organization_id?: string
-          ordinal?: number
-          heading?: string | null
           content?: string
-          token_count?: number
-          embedding?: unknown
-          fts?: never
-          created_at?: string
-          updated_at?: string
-          heading_path?: string[]
-          page?: number | null
           content_hash?: string | null
+          created_at?: string
+          document_id?: string
+          embedding?: unknown
           embedding_model?: string | null
+          fts?: never
+          heading?: string | null
+          heading_path?: string[]
+          id?: string
+          ordinal?: number
+          organization_id?: string
+          page?: number | null
+          token_count?: number
+          updated_at?: string
         }
         Relationships: [
           {
@@ -518,55 +518,55 @@ export type Database = {
       }
       documents: {
         Row: {
-          id: string
-          organization_id: string
-          created_by: string | null
-          title: string
-          source: string
-          file_path: string | null
-          mime_type: string | null
           checksum: string | null
-          status: string
-          error: string | null
-          tags: string[]
-          usage_count: number
-          metadata: NonNullable<Json>
           created_at: string
+          created_by: string | null
+          error: string | null
+          file_path: string | null
+          id: string
+          metadata: NonNullable<Json>
+          mime_type: string | null
+          organization_id: string
+          source: string
+          status: string
+          tags: string[]
+          title: string
           updated_at: string
+          usage_count: number
         }
         Insert: {
-          id?: string
-          organization_id: string
-          created_by?: string | null
-          title: string
-          source?: string
-          file_path?: string | null
-          mime_type?: string | null
           checksum?: string | null
-          status?: string
-          error?: string | null
-          tags?: string[]
-          usage_count?: number
-          metadata?: NonNullable<Json>
           created_at?: string
+          created_by?: string | null
+          error?: string | null
+          file_path?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          mime_type?: string | null
+          organization_id: string
+          source?: string
+          status?: string
+          tags?: string[]
+          title: string
           updated_at?: string
+          usage_count?: number
         }
         Update: {
-          id?: string
-          organization_id?: string
-          created_by?: string | null
-          title?: string
-          source?: string
-          file_path?: string | null
-          mime_type?: string | null
           checksum?: string | null
-          status?: string
-          error?: string | null
-          tags?: string[]
-          usage_count?: number
-          metadata?: NonNullable<Json>
           created_at?: string
+          created_by?: string | null
+          error?: string | null
+          file_path?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          mime_type?: string | null
+          organization_id?: string
+          source?: string
+          status?: string
+          tags?: string[]
+          title?: string
           updated_at?: string
+          usage_count?: number
         }
         Relationships: [
           {
@@ -580,67 +580,60 @@ export type Database = {
       }
       file_uploads: {
         Row: {
-          id: string
-          organization_id: string
-          user_id: string | null
           bucket: string
-          path: string
-          object_id: string | null
-          original_name: string
-          size_bytes: number | null
-          mime_type: string | null
           checksum: string | null
-          status: string
-          error: string | null
-          document_id: string | null
-          metadata: NonNullable<Json>
           created_at: string
+          document_id: string | null
+          error: string | null
+          id: string
+          metadata: NonNullable<Json>
+          mime_type: string | null
+          object_id: string | null
+          organization_id: string
+          original_name: string
+          path: string
+          size_bytes: number | null
+          status: string
           updated_at: string
+          user_id: string | null
         }
         Insert: {
-          id?: string
-          organization_id: string
-          user_id?: string | null
           bucket?: string
-          path: string
-          object_id?: string | null
-          original_name: string
-          size_bytes?: number | null
-          mime_type?: string | null
           checksum?: string | null
-          status?: string
-          error?: string | null
-          document_id?: string | null
-          metadata?: NonNullable<Json>
           created_at?: string
+          document_id?: string | null
+          error?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          mime_type?: string | null
+          object_id?: string | null
+          organization_id: string
+          original_name: string
+          path: string
+          size_bytes?: number | null
+          status?: string
           updated_at?: string
+          user_id?: string | null
         }
         Update: {
-          id?: string
-          organization_id?: string
-          user_id?: string | null
           bucket?: string
-          path?: string
-          object_id?: string | null
-          original_name?: string
-          size_bytes?: number | null
-          mime_type?: string | null
           checksum?: string | null
-          status?: string
-          error?: string | null
-          document_id?: string | null
-          metadata?: NonNullable<Json>
           created_at?: string
+          document_id?: string | null
+          error?: string | null
+          id?: string
+          metadata?: NonNullable<Json>
+          mime_type?: string | null
+          object_id?: string | null
+          organization_id?: string
+          original_name?: string
+          path?: string
+          size_bytes?: number | null
+          status?: string
           updated_at?: string
+          user_id?: string | null
         }
         Relationships: [
-          {
-            foreignKeyName: "file_uploads_organization_id_fkey"
-            columns: ["organization_id"]
-            isOneToOne: false
-            referencedRelation: "organizations"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "file_uploads_document_id_fkey"
             columns: ["document_id"]
@@ -648,47 +641,54 @@ export type Database = {
             referencedRelation: "documents"
             referencedColumns: ["id"]
           },
+          {
+            foreignKeyName: "file_uploads_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
         ]
       }
       messages: {
         Row: {
-          id: string
-          conversation_id: string
-          user_id: string
-          seq: number
-          role: string
           content: string
-          token_estimate: number
-          redactions: NonNullable<Json>
-          metadata: NonNullable<Json>
-          embedding: unknown
+          conversation_id: string
           created_at: string
+          embedding: unknown
+          id: string
+          metadata: NonNullable<Json>
+          redactions: NonNullable<Json>
+          role: string
+          seq: number
+          token_estimate: number
+          user_id: string
         }
         Insert: {
-          id?: string
-          conversation_id: string
-          user_id: string
-          seq: number
-          role: string
           content: string
-          token_estimate: number
-          redactions?: NonNullable<Json>
-          metadata?: NonNullable<Json>
-          embedding?: unknown
+          conversation_id: string
           created_at?: string
+          embedding?: unknown
+          id?: string
+          metadata?: NonNullable<Json>
+          redactions?: NonNullable<Json>
+          role: string
+          seq: number
+          token_estimate: number
+          user_id: string
         }
         Update: {
-          id?: string
-          conversation_id?: string
-          user_id?: string
-          seq?: number
-          role?: string
           content?: string
-          token_estimate?: number
-          redactions?: NonNullable<Json>
-          metadata?: NonNullable<Json>
-          embedding?: unknown
+          conversation_id?: string
           created_at?: string
+          embedding?: unknown
+          id?: string
+          metadata?: NonNullable<Json>
+          redactions?: NonNullable<Json>
+          role?: string
+          seq?: number
+          token_estimate?: number
+          user_id?: string
         }
         Relationships: [
           {
@@ -702,37 +702,37 @@ export type Database = {
       }
       organization_invitations: {
         Row: {
+          created_at: string
+          email: string | null
+          expires_at: string
           id: string
+          invited_by: string | null
           organization_id: string
           organization_name: string
-          user_id: string | null
-          email: string | null
           role: string
-          invited_by: string | null
-          expires_at: string
-          created_at: string
+          user_id: string | null
         }
         Insert: {
+          created_at?: string
+          email?: string | null
+          expires_at?: string
           id?: string
+          invited_by?: string | null
           organization_id: string
           organization_name?: string
-          user_id?: string | null
-          email?: string | null
           role?: string
-          invited_by?: string | null
-          expires_at?: string
-          created_at?: string
+          user_id?: string | null
         }
         Update: {
+          created_at?: string
+          email?: string | null
+          expires_at?: string
           id?: string
+          invited_by?: string | null
           organization_id?: string
           organization_name?: string
-          user_id?: string | null
-          email?: string | null
           role?: string
-          invited_by?: string | null
-          expires_at?: string
-          created_at?: string
+          user_id?: string | null
         }
         Relationships: [
           {
@@ -746,28 +746,28 @@ export type Database = {
       }
       organization_members: {
         Row: {
+          created_at: string
           id: string
           organization_id: string
-          user_id: string
           role: string
-          created_at: string
           updated_at: string
+          user_id: string
         }
         Insert: {
+          created_at?: string
           id?: string
           organization_id: string
-          user_id: string
           role?: string
-          created_at?: string
           updated_at?: string
+          user_id: string
         }
         Update: {
+          created_at?: string
           id?: string
           organization_id?: string
-          user_id?: string
           role?: string
-          created_at?: string
           updated_at?: string
+          user_id?: string
         }
         Relationships: [
           {
@@ -781,28 +781,28 @@ export type Database = {
       }
       organization_retention_policies: {
         Row: {
+          created_at: string
+          days: number
           organization_id: string
           policy: string
-          days: number
-          updated_by: string | null
-          created_at: string
           updated_at: string
+          updated_by: string | null
         }
         Insert: {
+          created_at?: string
+          days: number
           organization_id: string
           policy: string
-          days: number
-          updated_by?: string | null
-          created_at?: string
           updated_at?: string
+          updated_by?: string | null
         }
         Update: {
+          created_at?: string
+          days?: number
           organization_id?: string
           policy?: string
-          days?: number
-          updated_by?: string | null
-          created_at?: string
           updated_at?: string
+          updated_by?: string | null
         }
         Relationships: [
           {
@@ -823,99 +823,99 @@ export type Database = {
       }
       organizations: {
         Row: {
+          created_at: string
+          created_by: string | null
           id: string
           name: string
-          slug: string
+          personal_user_id: string | null
           plan: string
           settings: NonNullable<Json>
-          personal_user_id: string | null
-          created_by: string | null
-          created_at: string
+          slug: string
           updated_at: string
         }
         Insert: {
+          created_at?: string
+          created_by?: string | null
           id?: string
           name: string
-          slug: string
+          personal_user_id?: string | null
           plan?: string
           settings?: NonNullable<Json>
-          personal_user_id?: string | null
-          created_by?: string | null
-          created_at?: string
+          slug: string
           updated_at?: string
         }
         Update: {
+          created_at?: string
+          created_by?: string | null
           id?: string
           name?: string
-          slug?: string
+          personal_user_id?: string | null
           plan?: string
           settings?: NonNullable<Json>
-          personal_user_id?: string | null
-          created_by?: string | null
-          created_at?: string
+          slug?: string
           updated_at?: string
         }
         Relationships: []
       }
       profiles: {
         Row: {
-          id: string
-          display_name: string
           avatar_url: string | null
           created_at: string
+          display_name: string
+          id: string
           updated_at: string
         }
         Insert: {
-          id: string
-          display_name: string
           avatar_url?: string | null
           created_at?: string
+          display_name: string
+          id: string
           updated_at?: string
         }
         Update: {
-          id?: string
-          display_name?: string
           avatar_url?: string | null
           created_at?: string
+          display_name?: string
+          id?: string
           updated_at?: string
         }
         Relationships: []
       }
       retention_policies: {
         Row: {
+          action: string
+          default_days: number
+          description: string
+          enabled: boolean
+          max_days: number
+          min_days: number
+          per_organization: boolean
           policy: string
           target: string
-          action: string
-          description: string
-          default_days: number
-          min_days: number
-          max_days: number
-          per_organization: boolean
-          enabled: boolean
           updated_at: string
         }
         Insert: {
+          action: string
+          default_days: number
+          description: string
+          enabled?: boolean
+          max_days: number
+          min_days: number
+          per_organization?: boolean
           policy: string
           target: string
-          action: string
-          description: string
-          default_days: number
-          min_days: number
-          max_days: number
-          per_organization?: boolean
-          enabled?: boolean
           updated_at?: string
         }
         Update: {
+          action?: string
+          default_days?: number
+          description?: string
+          enabled?: boolean
+          max_days?: number
+          min_days?: number
+          per_organization?: boolean
           policy?: string
           target?: string
-          action?: string
-          description?: string
-          default_days?: number
-          min_days?: number
-          max_days?: number
-          per_organization?: boolean
-          enabled?: boolean
           updated_at?: string
         }
         Relationships: []
@@ -928,12 +928,12 @@ export type Database = {
       accept_invitation: {
         Args: { invitation_id: string }
         Returns: {
+          created_at: string
           id: string
           organization_id: string
-          user_id: string
           role: string
-          created_at: string
           updated_at: string
+          user_id: string
         }
         SetofOptions: {
           from: "*"
@@ -944,195 +944,195 @@ export type Database = {
       }
       analytics_series: {
         Args: {
-          range_start: string
-          range_end: string
-          granularity?: string
           event_name?: string
+          granularity?: string
           organization_id: string
+          range_end: string
+          range_start: string
         }
         Returns: {
-          value_sum: number
           bucket: string
-          name: string
           count: number
-          error_count: number
           duration_count: number
-          duration_sum: number
           duration_max: number
+          duration_sum: number
+          error_count: number
+          name: string
           p50_ms: number
           p95_ms: number
           p99_ms: number
           tokens: number
+          value_sum: number
         }[]
       }
       decline_invitation: { Args: { invitation_id: string }; Returns: boolean }
       detect_performance_issues: {
         Args: {
+          max_error_rate?: number
           organization_id: string
           slow_execution_ms?: number
-          max_error_rate?: number
           slow_search_ms?: number
         }
         Returns: {
-          details: Json
-          type: string
-          severity: string
           description: string
+          details: Json
+          severity: string
+          type: string
         }[]
       }
       find_similar_agents: {
         Args: {
-          min_similarity?: number
           agent_id: string
           match_count?: number
+          min_similarity?: number
         }
         Returns: {
+          description: string
+          id: string
+          name: string
+          organization_id: string
           similarity: number
           status: string
           type: string
-          description: string
-          name: string
-          organization_id: string
-          id: string
         }[]
       }
       get_error_rate: {
-        Args: { organization_id: string; hours?: number }
+        Args: { hours?: number; organization_id: string }
         Returns: {
           error_rate: number
-          total_requests: number
           failed_requests: number
+          total_requests: number
         }[]
       }
       get_performance_summary: {
-        Args: { organization_id: string; start_time: string; end_time?: string }
+        Args: { end_time?: string; organization_id: string; start_time: string }
         Returns: {
-          name: string
-          total: number
-          errors: number
-          error_rate: number
           avg_duration_ms: number
+          error_rate: number
+          errors: number
           max_duration_ms: number
+          name: string
           tokens: number
+          total: number
         }[]
       }
       hybrid_search: {
         Args: {
-          query_text: string
-          query_embedding?: unknown
-          match_count?: number
-          full_text_weight?: number
-          semantic_weight?: number
-          rrf_k?: number
           filter?: Json
+          full_text_weight?: number
+          match_count?: number
+          query_embedding?: unknown
+          query_text: string
+          rrf_k?: number
+          semantic_weight?: number
         }
         Returns: {
-          document_title: string
-          ordinal: number
-          heading: string
           content: string
-          score: number
+          document_id: string
+          document_title: string
           full_text_rank: number
+          heading: string
+          id: string
+          ordinal: number
+          organization_id: string
+          score: number
           semantic_rank: number
           similarity: number
-          id: string
-          document_id: string
-          organization_id: string
         }[]
       }
       hybrid_search_tracked: {
         Args: {
-          full_text_weight?: number
-          semantic_weight?: number
-          rrf_k?: number
           filter?: Json
-          query_text: string
-          query_embedding?: unknown
+          full_text_weight?: number
           match_count?: number
+          query_embedding?: unknown
+          query_text: string
+          rrf_k?: number
+          semantic_weight?: number
         }
         Returns: {
-          document_id: string
-          organization_id: string
-          document_title: string
-          ordinal: number
-          heading: string
           content: string
-          score: number
+          document_id: string
+          document_title: string
           full_text_rank: number
+          heading: string
+          id: string
+          ordinal: number
+          organization_id: string
+          score: number
           semantic_rank: number
           similarity: number
-          id: string
         }[]
       }
       match_conversation_summaries: {
         Args: { match_count?: number; query_embedding: unknown }
         Returns: {
-          id: string
           agent_id: string
+          id: string
           organization_id: string
-          title: string
-          summary: string
-          summarized_until: number
           similarity: number
+          summarized_until: number
+          summary: string
+          title: string
         }[]
       }
       match_document_sections: {
         Args: {
-          min_similarity?: number
           filter?: Json
           match_count?: number
+          min_similarity?: number
           query_embedding: unknown
         }
         Returns: {
+          content: string
+          document_id: string
+          heading: string
+          id: string
           ordinal: number
           organization_id: string
-          document_id: string
-          id: string
           similarity: number
-          content: string
-          heading: string
         }[]
       }
       match_document_sections_tracked: {
         Args: {
-          min_similarity?: number
           filter?: Json
           match_count?: number
+          min_similarity?: number
           query_embedding: unknown
         }
         Returns: {
-          heading: string
           content: string
-          similarity: number
-          id: string
           document_id: string
-          organization_id: string
+          heading: string
+          id: string
           ordinal: number
+          organization_id: string
+          similarity: number
         }[]
       }
       match_messages: {
         Args: {
           conversation_id?: string
-          query_embedding: unknown
           match_count?: number
+          query_embedding: unknown
         }
         Returns: {
-          id: string
-          message_conversation_id: string
-          seq: number
-          role: string
           content: string
           created_at: string
+          id: string
+          message_conversation_id: string
+          role: string
+          seq: number
           similarity: number
         }[]
       }
       record_search_event: {
         Args: {
-          properties: Json
+          event_name: string
           organization_id: string
+          properties: Json
           results: number
           started: string
-          event_name: string
         }
         Returns: undefined
       }

@@ -26,6 +26,7 @@ import type { AppEnv } from "./http/app.ts";
 import { timingSafeEqual } from "./http/auth.ts";
 import { validate } from "./http/validate.ts";
 import type { Logger } from "./logger.ts";
+import { JobsBatch } from "./contracts/jobs.ts";
 
 export interface Job {
   id: string;
@@ -74,15 +75,6 @@ const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_BUDGET_MS = 50_000;
 const NOT_STARTED = "Not started: the batch's time budget was spent";
 
-const JobsBody = z.strictObject({
-  queue: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "Invalid queue name"),
-  jobs: z.array(z.strictObject({
-    id: z.uuid(),
-    payload: z.record(z.string(), z.unknown()),
-    attempt: z.number().int().min(1),
-  })).max(100),
-});
-
 /** Registers `POST /jobs` with worker auth on a function's app. */
 export function mountJobsRoute(app: Hono<AppEnv>, deps: Deps, options: JobsRouteOptions): void {
   const auth = workerAuth({
@@ -90,7 +82,7 @@ export function mountJobsRoute(app: Hono<AppEnv>, deps: Deps, options: JobsRoute
     serviceKeys: deps.config.serviceKeys,
     verifyJwt: deps.verifyJwt,
   });
-  app.post("/jobs", auth, validate("json", JobsBody), async (c) => {
+  app.post("/jobs", auth, validate("json", JobsBatch), async (c) => {
     const body = c.req.valid("json");
     const handler = options.handlers[body.queue];
     if (!handler || !Object.hasOwn(options.handlers, body.queue)) {

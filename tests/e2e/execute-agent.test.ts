@@ -168,7 +168,7 @@ Deno.test({
   async fn(t) {
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      dbPort: 0,
       dataDir: null,
       functionLogLevel: "error",
     });
@@ -607,7 +607,7 @@ Deno.test({
     });
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      dbPort: 0,
       dataDir: null,
       functionLogLevel: "error",
       functionEnv: {
@@ -765,7 +765,7 @@ Deno.test({
     let inFlight = Promise.withResolvers<void>();
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      dbPort: 0,
       dataDir: null,
       workers: false,
       functionLogLevel: "error",

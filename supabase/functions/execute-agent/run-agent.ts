@@ -88,6 +88,9 @@ const COLUMNS = `id, agent_id, user_id, organization_id, conversation_id, status
   model, prompt_tokens, completion_tokens, total_tokens, latency_ms, error, request_hash,
   created_at, started_at, completed_at`;
 
+// JSON parameters are bound as text and cast (`$n::text::jsonb`): postgres.js would JSON-encode a
+// string bound to a jsonb parameter a second time.
+
 /** Longest conversation title taken from a first message. */
 const TITLE_CHARS = 80;
 /** messages.content's limit. */
@@ -153,7 +156,7 @@ export async function startExecution(
         await createConversation(tx, claims.sub, checked.agent.id, text);
       await tx.query(
         `insert into public.messages (id, conversation_id, role, content, token_estimate, metadata)
-         values ($1, $2, 'user', $3, $4, $5::jsonb)`,
+         values ($1, $2, 'user', $3, $4, $5::text::jsonb)`,
         [
           messageId,
           conversationId,
@@ -165,7 +168,7 @@ export async function startExecution(
       const [row] = await tx.query<ExecutionRow>(
         `insert into public.agent_executions
            (id, agent_id, user_id, conversation_id, input, idempotency_key, request_hash)
-         values ($1, $2, $3, $4, $5::jsonb, $6, $7)
+         values ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
          returning ${COLUMNS}`,
         [
           executionId,
@@ -178,7 +181,7 @@ export async function startExecution(
         ],
       );
       if (request.mode === "async") {
-        await tx.query(`select private.enqueue_job($1, $2::jsonb, $3)`, [
+        await tx.query(`select private.enqueue_job($1, $2::text::jsonb, $3)`, [
           EXECUTION_QUEUE,
           JSON.stringify({ execution_id: executionId }),
           `execution:${executionId}`,
@@ -449,7 +452,7 @@ async function recordAnswer(
   const output: ExecutionOutput = { text: answer.text, message_id: messageId, sources };
   const [row] = await tx.query<ExecutionRow>(
     `update public.agent_executions
-     set status = 'completed', output = $2::jsonb, model = $3, prompt_tokens = $4,
+     set status = 'completed', output = $2::text::jsonb, model = $3, prompt_tokens = $4,
          completion_tokens = $5, latency_ms = $6, error = null
      where id = $1 and status = 'running'
      returning ${COLUMNS}`,
@@ -466,7 +469,7 @@ async function recordAnswer(
   if (row.conversation_id) {
     await tx.query(
       `insert into public.messages (id, conversation_id, role, content, token_estimate, metadata)
-       values ($1, $2, 'assistant', $3, $4, $5::jsonb)`,
+       values ($1, $2, 'assistant', $3, $4, $5::text::jsonb)`,
       [
         messageId,
         row.conversation_id,
@@ -481,7 +484,7 @@ async function recordAnswer(
     await tx.query(
       `update public.documents set usage_count = usage_count + 1
        where organization_id = $1
-         and id in (select jsonb_array_elements_text($2::jsonb)::uuid)`,
+         and id in (select jsonb_array_elements_text($2::text::jsonb)::uuid)`,
       [execution.organization_id, JSON.stringify(documentIds)],
     );
   }
@@ -503,7 +506,7 @@ async function endExecution(
   const [row] = await deps.db.asService((tx) =>
     tx.query<ExecutionRow>(
       `update public.agent_executions
-       set status = $2, error = $3, output = $4::jsonb,
+       set status = $2, error = $3, output = $4::text::jsonb,
            latency_ms = coalesce($5, latency_ms), model = coalesce(model, $6)
        where id = $1 and status in ('pending', 'running')
        returning ${COLUMNS}`,

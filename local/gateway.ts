@@ -28,6 +28,8 @@ export interface GatewayOptions {
   mailbox?: Hono;
   /** The Data API (`/rest/v1`). */
   rest?: Hono;
+  /** The functions' OpenAPI document (docs/openapi.json), served at /docs/openapi.json. */
+  openapi?: () => Promise<string | null>;
   /** Realtime (`/realtime/v1`: WebSocket and the broadcast REST API). */
   realtime?: { fetch(request: Request): Promise<Response> };
   /** False until the stack has finished booting; /health answers 503 until then. */
@@ -84,6 +86,15 @@ export function createGateway(options: GatewayOptions): Handler {
   gateway.route("/auth/v1", options.auth);
   gateway.route("/storage/v1", options.storage);
   if (options.mailbox) gateway.route("/mailbox", options.mailbox);
+  if (options.openapi) {
+    const read = options.openapi;
+    gateway.get("/docs/openapi.json", async (c) => {
+      const text = await read();
+      if (text === null) return c.json({ message: "No docs/openapi.json in this project" }, 404);
+      c.header("access-control-allow-origin", "*");
+      return c.body(text, 200, { "content-type": "application/json" });
+    });
+  }
   if (options.realtime) {
     const realtime = options.realtime;
     gateway.use("/realtime/v1/api/*", platformCors);

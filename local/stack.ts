@@ -308,6 +308,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         fileSizeLimit: config.storage.fileSizeLimit,
       }),
       realtime,
+      openapi: () => Deno.readTextFile(join(root, "docs", "openapi.json")).catch(() => null),
       rest: createRestApp({
         session,
         keys,

@@ -141,6 +141,11 @@ Deno.test("the typed client compiles for Node and runs there, and from Deno", as
           error instanceof AgentBackendError && error.code === "invalid_request" &&
           error.status === 400 && Array.isArray(error.details),
       );
+      const openapi = await fetch(`${stack!.apiUrl}/docs/openapi.json`);
+      assert.equal(openapi.status, 200);
+      const document = await openapi.json();
+      assert.equal(document.openapi, "3.1.0");
+      assert.ok(document.paths["/execute-agent"].post.requestBody);
       const anonymous = createAgentClient(
         createClient(stack!.apiUrl, stack!.anonKey, { auth: { persistSession: false } }),
       );

@@ -137,6 +137,8 @@ select set_eq(
   array['free/execute-agent/10', 'pro/execute-agent/60', 'enterprise/execute-agent/300'],
   'execute-agent has a limit per plan, larger for larger plans'
 );
+-- A long-lived database may hold counters already; this transaction starts from none.
+delete from private.rate_limit_counters;
 insert into private.rate_limit_policies (plan, bucket, max_cost, window_seconds)
 values ('free', 'tests', 2, 60), ('pro', 'tests', 5, 60);
 

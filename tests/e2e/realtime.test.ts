@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createClient, type RealtimeChannel, type SupabaseClient } from "@supabase/supabase-js";
 import { SignJWT } from "jose";
 import { type Stack, startStack } from "../../local/stack.ts";
+import { createAgentClient } from "../../shared/mod.ts";
 
 const PASSWORD = "password123";
 
@@ -48,7 +49,6 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
     apiPort: 0,
     dbPort: null,
     dataDir: null,
-    workers: false,
     functionLogLevel: "error",
   });
   const clients: SupabaseClient[] = [];
@@ -140,6 +140,66 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
       assert.deepEqual(got, ["hello realtime"]);
       await settle();
       assert.deepEqual(carolGot, []);
+    });
+
+    await t.step("an async execute-agent run is seen going from pending to completed", async () => {
+      const agents = createAgentClient(alice.supabase);
+      const statuses: string[] = [];
+      const carolSaw: unknown[] = [];
+      const mine = alice.supabase.channel("async-run").on(
+        "postgres_changes",
+        {
+          event: "*",
+          schema: "public",
+          table: "agent_executions",
+          filter: `user_id=eq.${alice.id}`,
+        },
+        (p) => statuses.push((p.new as { status: string }).status),
+      );
+      const theirs = carol.supabase.channel("async-run-carol").on(
+        "postgres_changes",
+        { event: "*", schema: "public", table: "agent_executions" },
+        (p) => carolSaw.push(p),
+      );
+      await Promise.all([subscribed(mine), subscribed(theirs)]);
+      const accepted = await agents.startAgent({ agent_id: agent!.id, input: "What is covered?" });
+      assert.equal(accepted.status, "pending");
+      // pg_cron's dispatcher posts the queued run to execute-agent/jobs through pg_net.
+      await eventually(
+        "completed",
+        () => (statuses.includes("completed") ? true : undefined),
+        30_000,
+      );
+      assert.equal(statuses[0], "pending");
+      assert.ok(statuses.indexOf("running") < statuses.indexOf("completed"));
+      await settle();
+      assert.deepEqual(carolSaw, []);
+    });
+
+    await t.step("messages stored by message-preprocess reach the subscriber", async () => {
+      const { rows: [conversation] } = await stack.session.query<{ id: string }>(
+        "insert into public.conversations (user_id, agent_id, organization_id) " +
+          "select $2, a.id, a.organization_id from public.agents a where a.id = $1 returning id",
+        [agent!.id, alice.id],
+      );
+      const got: string[] = [];
+      const channel = alice.supabase.channel("preprocessed").on(
+        "postgres_changes",
+        {
+          event: "INSERT",
+          schema: "public",
+          table: "messages",
+          filter: `conversation_id=eq.${conversation!.id}`,
+        },
+        (p) => got.push((p.new as { content: string }).content),
+      );
+      await subscribed(channel);
+      await createAgentClient(alice.supabase).preprocessMessages({
+        conversation_id: conversation!.id,
+        content: "Reach me at alice@example.com",
+      });
+      await eventually("the stored message", () => (got.length ? true : undefined));
+      assert.deepEqual(got, ["Reach me at [EMAIL]"]);
     });
 
     await t.step("broadcast between two clients, with self and ack, and over REST", async () => {

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   storage: Hono;
   /** The local mailbox's API and pages (local/mailbox.ts), served at /mailbox. */
   mailbox?: Hono;
+  /** The stack's own tools (`POST /_local/db/dump`, local/dump.ts). */
+  local?: Hono;
   /** The Data API (`/rest/v1`). */
   rest?: Hono;
   /** The functions' OpenAPI document (docs/openapi.json), served at /docs/openapi.json. */
@@ -86,6 +88,7 @@ export function createGateway(options: GatewayOptions): Handler {
   gateway.route("/auth/v1", options.auth);
   gateway.route("/storage/v1", options.storage);
   if (options.mailbox) gateway.route("/mailbox", options.mailbox);
+  if (options.local) gateway.route("/_local", options.local);
   if (options.openapi) {
     const read = options.openapi;
     gateway.get("/docs/openapi.json", async (c) => {

@@ -16,6 +16,7 @@ import { createSessionDriver } from "../supabase/functions/_shared/db/session.ts
 import type { Deps } from "../supabase/functions/_shared/deps.ts";
 import { consoleSink, createLogger, type LogSink } from "../supabase/functions/_shared/logger.ts";
 import { createAuthApp } from "./auth/app.ts";
+import { createDumpApp } from "./dump.ts";
 import { createMailboxApp, Mailbox } from "./mailbox.ts";
 import { loadLocalConfig, type LocalConfig } from "./config.ts";
 import { functionEnvironment, loadJobSecret } from "./function-env.ts";
@@ -301,6 +302,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         mailer: mailbox,
       }),
       mailbox: mailboxApp,
+      local: createDumpApp(session, keys),
       storage: createStorageApp({
         session,
         keys,

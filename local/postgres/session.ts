@@ -202,6 +202,24 @@ export class Session implements SessionHandle {
     this.#liveParty = STACK_PARTY;
   }
 
+  /**
+   * Runs `fn` with the PGlite instance itself, under an exclusive lease of its own party: for
+   * tools that drive the backend directly (pg_dump in WASM). Whatever session state it leaves is
+   * reset to the baseline before anyone else runs.
+   */
+  async withPglite<T>(owner: string, fn: (pg: PGlite) => Promise<T>): Promise<T> {
+    const lease = await this.#acquire(owner, { party: owner, waitTimeoutMs: null });
+    try {
+      return await this.#holding.run(lease.state, () => fn(this.#pg));
+    } finally {
+      try {
+        await this.forgetParty(owner);
+      } finally {
+        lease.release();
+      }
+    }
+  }
+
   /** Notes custom setting names (`request.jwt.claim.sub`) a party may have set, to save them. */
   noteCustomSettings(party: string, names: Iterable<string>): void {
     let known = this.#customNames.get(party);

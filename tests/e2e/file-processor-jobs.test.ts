@@ -36,7 +36,7 @@ Deno.test({
   async fn() {
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      dbPort: 0,
       dataDir: null,
       functionLogLevel: "error",
       workers: false,

@@ -109,7 +109,7 @@ Deno.test({
   async fn(t) {
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      dbPort: 0,
       dataDir: null,
       functionLogLevel: "error",
     });

@@ -108,7 +108,7 @@ export async function embedAgentDescription(
   const { embeddings } = await deps.ai.embed([agent.description], { signal });
   const rows = await deps.db.asService((tx) =>
     tx.query(
-      `update public.agents a set description_embedding = $2::extensions.halfvec
+      `update public.agents a set description_embedding = $2::text::extensions.halfvec
        where a.id = $1 and a.description = $3 and a.description_embedding is null
        returning a.id`,
       [agentId, vectorText(embeddings[0]!), agent.description],

@@ -9,6 +9,9 @@
  * trouble (storage, database, a provider outage while extracting) is thrown for the queue to
  * retry; an embedding outage is not: sections are written without embeddings and the
  * `document_embeddings` queue fills them later.
+ *
+ * JSON and vector parameters are bound as text and cast (`$n::text::jsonb`): postgres.js would
+ * JSON-encode a string bound to a jsonb parameter again.
  */
 import type { Config } from "../_shared/config.ts";
 import type { ProcessFileResponse } from "../_shared/contracts/file-processor.ts";
@@ -112,21 +115,21 @@ export async function processUpload(
   const embeddings = await embedChanged(documentId, chunks, deps, logger, options.signal);
   const facts = factsOf(extraction, chunks.length);
   await deps.db.asService(async (tx) => {
-    await tx.query("select private.write_document_sections($1, $2::jsonb)", [
+    await tx.query("select private.write_document_sections($1, $2::text::jsonb)", [
       documentId,
       JSON.stringify(chunks.map((chunk) => sectionJson(chunk, embeddings.get(chunk.ordinal)))),
     ]);
     await tx.query(
       `update public.documents d
        set status = 'processed', error = null, checksum = $2, mime_type = $3,
-           metadata = (d.metadata - 'duplicate_of') || $4::jsonb
+           metadata = (d.metadata - 'duplicate_of') || $4::text::jsonb
        where d.id = $1`,
       [documentId, checksum, extraction.type.mime, JSON.stringify(facts)],
     );
     await tx.query(
       `update public.file_uploads f
        set status = 'processed', error = null, checksum = $2, mime_type = $3,
-           metadata = (f.metadata - 'duplicate_of') || $4::jsonb
+           metadata = (f.metadata - 'duplicate_of') || $4::text::jsonb
        where f.id = $1`,
       [upload.id, checksum, extraction.type.mime, JSON.stringify(facts)],
     );
@@ -252,7 +255,7 @@ async function recordDuplicate(
       await tx.query(
         `update public.${table} t
          set status = 'processed', error = null, checksum = $2, mime_type = $3,
-             metadata = t.metadata || $4::jsonb
+             metadata = t.metadata || $4::text::jsonb
          where t.id = $1`,
         [
           table === "documents" ? upload.document_id : upload.id,

@@ -50,15 +50,16 @@ export async function searchDocuments(
       ? await tx.query<Hit & Record<string, unknown>>(
         `select m.id, m.document_id, m.heading, m.content, m.similarity as score
          from public.match_document_sections_tracked(
-           query_embedding => $1::extensions.halfvec, match_count => $2, filter => $3::jsonb
+           query_embedding => $1::text::extensions.halfvec, match_count => $2,
+           filter => $3::text::jsonb
          ) m`,
         [embedding, input.match_count, JSON.stringify(filter)],
       )
       : await tx.query<Hit & Record<string, unknown>>(
         `select h.id, h.document_id, h.heading, h.content, h.score
          from public.hybrid_search_tracked(
-           query_text => $1, query_embedding => $2::extensions.halfvec, match_count => $3,
-           filter => $4::jsonb
+           query_text => $1, query_embedding => $2::text::extensions.halfvec, match_count => $3,
+           filter => $4::text::jsonb
          ) h`,
         [query, mode === "keyword" ? null : embedding, input.match_count, JSON.stringify(filter)],
       );

@@ -37,9 +37,10 @@ export type TrackedEvent = z.infer<typeof TrackedEvent>;
 /**
  * `POST /functions/v1/analytics-tracker`. The envelope is checked as a whole (400); the events
  * one by one. `organization_id`: one of the caller's organizations (403 otherwise); default the
- * caller's personal organization. Required with the service credential.
+ * caller's personal organization. Required with the service credential. Unknown envelope fields
+ * are refused (400), as on the other functions.
  */
-export const TrackRequest = z.object({
+export const TrackRequest = z.strictObject({
   events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_REQUEST),
   organization_id: z.uuid().optional(),
 });

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import type { LogLevel } from "../supabase/functions/_shared/config.ts";
-import { PUBLISHABLE_KEY, SECRET_KEY } from "./gateway.ts";
+import { banner } from "./banner.ts";
 import { watchParents } from "./parent-watch.ts";
 import { type StackEvent, startStack } from "./stack.ts";
 
@@ -22,6 +22,7 @@ const Env = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional(),
   AUTH_JWT_ALG: z.enum(["ES256", "HS256"]).optional(),
   FUNCTIONS_MODE: z.enum(["in-process", "isolated"]).optional(),
+  MAILBOX_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   DB_WAIT_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(1).optional(),
 });
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       ...(e.SUPABASE_JWT_SECRET ? { jwtSecret: e.SUPABASE_JWT_SECRET } : {}),
       ...(e.AUTH_JWT_ALG ? { userTokenAlg: e.AUTH_JWT_ALG } : {}),
       ...(e.DB_WAIT_TIMEOUT_MS ? { dbWaitTimeoutMs: e.DB_WAIT_TIMEOUT_MS } : {}),
+      ...(e.MAILBOX_PORT !== undefined ? { mailboxPort: e.MAILBOX_PORT } : {}),
       ...(e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
         ? { idleInTransactionTimeoutMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS }
         : {}),
@@ -78,17 +80,7 @@ async function main(): Promise<number> {
   console.log(`
 Started the local Supabase stack in ${(stack.bootMs / 1000).toFixed(1)} s.
 
-         API URL: ${stack.apiUrl}
-     GraphQL URL: (not served locally)
-          DB URL: ${stack.dbUrl || "(not served)"}
-      JWT secret: ${stack.jwtSecret}
-        anon key: ${stack.anonKey}
-service_role key: ${stack.serviceRoleKey}
- Publishable key: ${PUBLISHABLE_KEY}
-      Secret key: ${SECRET_KEY}
-       Functions: ${[...stack.functions.keys()].join(", ") || "(none)"}${
-    e.FUNCTIONS_MODE === "isolated" ? " (isolated)" : ""
-  }
+${banner(stack)}${e.FUNCTIONS_MODE === "isolated" ? " (isolated)" : ""}
 
 Press Ctrl-C to stop.`);
 
@@ -167,6 +159,7 @@ function usage(): string {
     "  SUPABASE_JWT_SECRET   JWT secret (default: the Supabase CLI's local secret)",
     "  AUTH_JWT_ALG          ES256 (default) or HS256 for user access tokens",
     "  LOG_LEVEL             functions' log level (debug, info, warn, error)",
+    "  MAILBOX_PORT          the local mailbox's port (default: config.toml [inbucket] port)",
     "  DB_WAIT_TIMEOUT_MS    how long an API request waits for the database session held by",
     "                        another client (psql in BEGIN) before a 503 session_busy (15000)",
     "  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",

@@ -237,6 +237,25 @@ Deno.test({
         assert.deepEqual(messages.map((m) => m.role), ["user", "assistant", "user", "assistant"]);
       });
 
+      await t.step(
+        "the longest input (32,000 characters) runs: search and prompt stay bounded",
+        async () => {
+          const input = ("warranty " + "z".repeat(990) + " ").repeat(32).slice(0, 32_000);
+          const response = await call(stack, alice, { body: { agent_id: ACME_SUPPORT, input } });
+          assert.equal(response.status, 200);
+          const body = await response.json();
+          assertCompletedBody(body);
+          const [stored] = await rows<{ n: number }>(
+            stack,
+            `select char_length(content) as n from public.messages m
+           join public.agent_executions e on e.input ->> 'message_id' = m.id::text
+           where e.id = $1`,
+            [body.execution_id],
+          );
+          assert.equal(stored!.n, 32_000 - 1, "stored whole (cleaned: the trailing space trimmed)");
+        },
+      );
+
       await t.step("stream: delta events, then done with the sync body; recorded", async () => {
         const response = await call(stack, alice, {
           body: { agent_id: ACME_SUPPORT, input: "Is there a warranty on anvils?", mode: "stream" },

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import {
   buildPrompt,
+  contextBudget,
   contextWindow,
   keywordQuery,
-  MAX_PROMPT_TOKENS,
-  promptBudget,
+  MAX_CONTEXT_TOKENS,
   type Section,
   takeWithin,
 } from "../../supabase/functions/execute-agent/context.ts";
+import { AppError } from "../../supabase/functions/_shared/errors.ts";
 import { countTokens } from "../../supabase/functions/_shared/text/tokens.ts";
 
 function section(n: number, content: string): Section {
@@ -30,10 +31,30 @@ Deno.test("contextWindow() knows the OpenAI families and falls back to the small
   assert.equal(contextWindow("llama3:8b"), 8_192);
 });
 
-Deno.test("promptBudget() leaves room for the answer and is capped", () => {
-  assert.equal(promptBudget("gpt-4o-mini", 1_000), MAX_PROMPT_TOKENS);
-  assert.equal(promptBudget("gpt-4", 1_000), 8_192 - 1_000 - 256);
-  assert.equal(promptBudget("gpt-4", 9_000), 0);
+Deno.test("contextBudget() leaves room for the answer and the input, and is capped", () => {
+  assert.equal(contextBudget("gpt-4o-mini", 1_000, 20_000), MAX_CONTEXT_TOKENS);
+  assert.equal(contextBudget("gpt-4", 1_000, 100), 8_192 - 1_000 - 256 - 100);
+  assert.ok(contextBudget("gpt-4", 1_000, 8_000) < 0);
+});
+
+Deno.test("buildPrompt() sends a long input whole with context beside it, and refuses one the window cannot hold", () => {
+  const input = "warranty ".repeat(8_000); // ~8,000 tokens: fits gpt-4o-mini, not gpt-4
+  const parts = {
+    model: "gpt-4o-mini",
+    maxTokens: 800,
+    systemPrompt: "",
+    summary: null,
+    sections: [section(1, "Ten-year warranty.")],
+    history: [],
+    input,
+  };
+  const prompt = buildPrompt(parts);
+  assert.equal(prompt.messages.at(-1)!.content, input);
+  assert.equal(prompt.sections.length, 1);
+  assert.throws(
+    () => buildPrompt({ ...parts, model: "gpt-4" }),
+    (e) => e instanceof AppError && e.code === "payload_too_large",
+  );
 });
 
 Deno.test("takeWithin() takes leading items while their costs fit and stops at the first misfit", () => {
@@ -53,6 +74,10 @@ Deno.test("keywordQuery() ORs the distinct words, drops operators and caps the l
   assert.equal(keywordQuery("?!"), "");
   const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
   assert.equal(keywordQuery(long).split(" or ").length, 32);
+  // A 32,000-character input of one "word" gives no keyword query at all, not a huge one.
+  assert.equal(keywordQuery("x".repeat(32_000)), "");
+  assert.equal(keywordQuery(`anvil ${"y".repeat(41)} warranty`), "anvil or warranty");
+  assert.ok(keywordQuery("word ".repeat(10_000) + long).length < 4_000);
 });
 
 Deno.test("buildPrompt() places instructions, sources, summary, history and the input in order", () => {
@@ -99,7 +124,7 @@ Deno.test("buildPrompt() keeps the newest messages that fit the model's budget a
     input: "And now?",
   });
   assert.ok(prompt.historyCount > 0 && prompt.historyCount < 20);
-  assert.ok(prompt.promptTokens <= promptBudget("gpt-4", 1_000));
+  assert.ok(prompt.promptTokens <= 8_192 - 1_000);
   const kept = prompt.messages.slice(1, -1).map((m) => m.content.split(" ").slice(0, 2).join(" "));
   // The newest ones, oldest of them first.
   const expected = Array.from({ length: prompt.historyCount }, (_, i) => `message ${i}`).reverse();
@@ -121,5 +146,5 @@ Deno.test("buildPrompt() gives knowledge at most half of the budget, best sectio
   // Doc 2 does not fit beside Doc 1; the small Doc 3 still does.
   assert.deepEqual(prompt.sections.map((s) => s.title), ["Doc 1", "Doc 3"]);
   const knowledgeTokens = countTokens(prompt.messages[0]!.content);
-  assert.ok(knowledgeTokens <= promptBudget("gpt-4", 1_000) / 2 + 50);
+  assert.ok(knowledgeTokens <= (8_192 - 1_000 - 256) / 2 + 50);
 });

@@ -3,13 +3,15 @@
  * (hybrid_search for the input and the conversation's summary), the summary itself, and as many
  * recent messages as fit a token budget taken from the agent's model limits.
  *
- * The budget: the model's context window, less the answer's max_tokens and a safety margin,
- * capped at MAX_PROMPT_TOKENS (cost); from it the system prompt and the input first, then
- * knowledge (at most half of what is left), the summary (at most a quarter), and the history
- * gets the rest, newest messages first. Tokens are counted with the real tokenizer.
+ * The budget: the model's context window, less the answer's max_tokens, a safety margin, the
+ * system prompt and the input (always sent whole; an input the window cannot hold is 413),
+ * capped at MAX_CONTEXT_TOKENS (cost). Of it knowledge takes at most half, the summary at most a
+ * quarter of the rest, and the history gets what is left, newest messages first. Tokens are
+ * counted with the real tokenizer.
  */
 import type { ChatMessage, SourcePassage } from "../_shared/ai/types.ts";
 import type { Queryable } from "../_shared/db/mod.ts";
+import { AppError } from "../_shared/errors.ts";
 import { countTokens, truncateToTokens } from "../_shared/text/tokens.ts";
 
 /** Context windows by model name prefix (first match wins); unknown models get the smallest. */
@@ -22,8 +24,8 @@ const CONTEXT_WINDOWS: ReadonlyArray<readonly [RegExp, number]> = [
   [/^gpt-3\.5-turbo/, 16_385],
 ];
 const DEFAULT_CONTEXT_WINDOW = 8_192;
-/** The largest prompt we send whatever the window: long prompts cost more than they help. */
-export const MAX_PROMPT_TOKENS = 16_000;
+/** The most context added to a prompt whatever the window: long prompts cost more than they help. */
+export const MAX_CONTEXT_TOKENS = 16_000;
 /** Room for message framing and tokenizer differences between models. */
 const SAFETY_MARGIN = 256;
 /** Per-message framing tokens of the chat format. */
@@ -34,16 +36,28 @@ export const HISTORY_CANDIDATES = 50;
 const MIN_SEMANTIC_SIMILARITY = 0.2;
 /** Words of a text used as its keyword query (hybrid_search accepts at most 256 lexemes). */
 const MAX_QUERY_WORDS = 32;
+/** Longer "words" (hashes, base64, runs of letters) are not search terms. */
+const MAX_WORD_CHARS = 40;
+/** The part of the input that is embedded for the semantic search. */
+export const MAX_EMBEDDED_QUERY_TOKENS = 1_000;
 
 export function contextWindow(model: string): number {
   const name = model.toLowerCase();
   return CONTEXT_WINDOWS.find(([pattern]) => pattern.test(name))?.[1] ?? DEFAULT_CONTEXT_WINDOW;
 }
 
-/** Tokens the prompt may use for `model` when the answer may take `completionTokens`. */
-export function promptBudget(model: string, completionTokens: number): number {
-  const room = contextWindow(model) - completionTokens - SAFETY_MARGIN;
-  return Math.max(0, Math.min(room, MAX_PROMPT_TOKENS));
+/**
+ * Tokens of context (knowledge, summary, history) a prompt for `model` may carry when the answer
+ * may take `completionTokens` and the instructions and input take `fixedTokens`; negative when
+ * even those do not fit the window.
+ */
+export function contextBudget(
+  model: string,
+  completionTokens: number,
+  fixedTokens: number,
+): number {
+  const room = contextWindow(model) - completionTokens - SAFETY_MARGIN - fixedTokens;
+  return Math.min(room, MAX_CONTEXT_TOKENS);
 }
 
 /**
@@ -73,11 +87,16 @@ export function takeWithin<T>(
 /**
  * A keyword query for hybrid_search from free text: its distinct words joined with `or`, so a
  * passage matching some of the words is found (websearch syntax ANDs bare words, which a
- * question rarely satisfies). At most MAX_QUERY_WORDS words, in order of appearance.
+ * question rarely satisfies). At most MAX_QUERY_WORDS words of at most MAX_WORD_CHARS
+ * characters, in order of appearance, so the query stays far inside hybrid_search's bounds.
  */
 export function keywordQuery(text: string): string {
   const words = text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  const distinct = [...new Set(words.filter((w) => w.length > 1 && w !== "or" && w !== "and"))];
+  const distinct = [
+    ...new Set(
+      words.filter((w) => w.length > 1 && w.length <= MAX_WORD_CHARS && w !== "or" && w !== "and"),
+    ),
+  ];
   return distinct.slice(0, MAX_QUERY_WORDS).join(" or ");
 }
 
@@ -182,10 +201,19 @@ export interface Prompt {
 
 /** Assembles the chat messages within the model's budget (see this module's header). */
 export function buildPrompt(parts: PromptParts): Prompt {
-  const budget = promptBudget(parts.model, parts.maxTokens);
   const instructions = parts.systemPrompt.trim() || "You are a helpful assistant.";
-  const fixed = countTokens(instructions) + countTokens(parts.input) + 3 * MESSAGE_OVERHEAD;
-  let left = Math.max(0, budget - fixed);
+  const inputTokens = countTokens(parts.input);
+  const fixed = countTokens(instructions) + inputTokens + 3 * MESSAGE_OVERHEAD;
+  let left = contextBudget(parts.model, parts.maxTokens, fixed);
+  if (left < 0) {
+    throw new AppError(
+      "payload_too_large",
+      `Input is too long for model "${parts.model}": ${inputTokens} tokens, with room for ${
+        inputTokens + left
+      }`,
+      { details: { input_tokens: inputTokens, max_input_tokens: Math.max(0, inputTokens + left) } },
+    );
+  }
 
   const knowledge = takeWithin(parts.sections, Math.floor(left / 2), sectionTokens, { skip: true });
   left -= knowledge.used;

@@ -23,11 +23,12 @@ import { requestHash } from "../_shared/idempotency.ts";
 import type { Logger } from "../_shared/logger.ts";
 import { enforceRateLimit } from "../_shared/rate-limit.ts";
 import { checkText, cleanText } from "../_shared/text/sanitize.ts";
-import { countTokens } from "../_shared/text/tokens.ts";
+import { countTokens, truncateToTokens } from "../_shared/text/tokens.ts";
 import {
   buildPrompt,
   HISTORY_CANDIDATES,
   type HistoryMessage,
+  MAX_EMBEDDED_QUERY_TOKENS,
   searchKnowledge,
   type Section,
 } from "./context.ts";
@@ -346,7 +347,8 @@ async function answerExecution(
   const input = execution.input;
   const knowledge = input.options?.knowledge ?? true;
   const embedding = knowledge
-    ? (await deps.ai.embed([input.text], { signal })).embeddings[0] ?? null
+    ? (await deps.ai.embed([truncateToTokens(input.text, MAX_EMBEDDED_QUERY_TOKENS)], { signal }))
+      .embeddings[0] ?? null
     : null;
 
   const loaded = await deps.db.asService(async (tx) => {

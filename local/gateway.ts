@@ -15,7 +15,10 @@ import type { LocalFunction } from "./functions.ts";
 import type { LocalKeys } from "./keys.ts";
 import type { WorkerLog } from "./workers/log.ts";
 
-/** The CLI's opaque local keys (PLATFORM.md section 12.2), translated to the legacy JWTs as Kong does. */
+/**
+ * The CLI's opaque local keys (docs/platform.md section 7.2), translated to the legacy JWTs as
+ * Kong does.
+ */
 export const PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
 export const SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz";
 

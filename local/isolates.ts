@@ -64,7 +64,7 @@ export interface IsolatedFunction extends LocalFunction {
   stop(): Promise<void>;
 }
 
-/** The variables the edge runtime injects (PLATFORM.md 11.2), pointing at this stack. */
+/** The variables the edge runtime injects (docs/platform.md section 6.1), pointing at this stack. */
 export function edgeRuntimeEnv(
   stack: {
     apiUrl: string;

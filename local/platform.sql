@@ -1,5 +1,5 @@
 -- What a new hosted Supabase project has before the first migration runs, reproduced for the
--- embedded local stack with the same names and signatures (see ../shared/PLATFORM.md and the
+-- embedded local stack with the same names and signatures (see docs/platform.md and the
 -- README's "Local stack" notes). Applied once, on a fresh database, before supabase/migrations.
 -- Never used on hosted Supabase, where the real platform exists.
 --
@@ -73,8 +73,8 @@ alter default privileges in schema public grant all on tables to postgres, anon,
 alter default privileges in schema public grant all on functions to postgres, anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to postgres, anon, authenticated, service_role;
 
--- Only what a fresh hosted project has installed (PLATFORM.md; hosted also has pg_graphql and
--- pg_stat_statements, which PGlite cannot load). pg_net, pg_cron and vector are available but not
+-- Only what a fresh hosted project has installed (docs/platform.md section 3; hosted also has
+-- pg_graphql and pg_stat_statements, which PGlite cannot load). pg_net, pg_cron and vector are available but not
 -- created: as on hosted, a migration must `create extension` them (tests/local/extensions.test.ts).
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;

@@ -1,7 +1,7 @@
 /**
  * The local stack's GoTrue (Supabase Auth): the part of its HTTP API that supabase-js (auth-js)
  * uses, over the real `auth` schema in the embedded Postgres, with GoTrue's request and response
- * shapes, error codes and status codes (PLATFORM.md section 9). Routes are relative to the mount
+ * shapes, error codes and status codes (docs/platform.md section 4). Routes are relative to the mount
  * point; the gateway mounts this app at /auth/v1.
  *
  * Choices that differ from, or go beyond, a GoTrue started by `supabase start` (for the README):

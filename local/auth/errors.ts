@@ -1,5 +1,5 @@
 /**
- * GoTrue's error contract, which auth-js depends on (PLATFORM.md section 9.3): a closed set of error
+ * GoTrue's error contract, which auth-js depends on (docs/platform.md section 4.3): a closed set of error
  * codes (supabase/auth `apierrors/errorcode.go`), and two body shapes picked by the request's
  * `X-Supabase-Api-Version` header. auth-js reads `code` only when the response echoes that header,
  * so the echo is part of the contract, not decoration.

@@ -82,7 +82,7 @@ export async function revokeRefreshToken(tx: Tx, id: string, now: Date): Promise
 export type AuthMethod = "password" | "anonymous" | "otp" | "recovery" | "invite";
 
 /**
- * Signs an access token with the claims GoTrue puts in it (PLATFORM.md section 9.4), in that
+ * Signs an access token with the claims GoTrue puts in it (docs/platform.md section 4.4), in that
  * order. `amr` carries the session's sign-in time, which refreshes keep.
  */
 export async function signAccessToken(

@@ -1,6 +1,7 @@
 /**
  * SQL on auth.users and auth.identities, and the User object GoTrue serialises
- * (supabase/auth `internal/models/user.go` and `identity.go` JSON tags, PLATFORM.md section 9.2).
+ * (supabase/auth `internal/models/user.go` and `identity.go` JSON tags; docs/platform.md
+ * section 4.2).
  * Every function takes the transaction handle of `authTransaction`.
  */
 import type { Tx } from "./deps.ts";

@@ -401,6 +401,25 @@ Deno.test({
         assert.equal((await call(stack, null, "/search", { query: "quokka" })).status, 401);
       });
 
+      await t.step("search is rate limited per user (429 with Retry-After)", async () => {
+        // carol's organization is on the free plan: 60 requests a minute in the default bucket.
+        let limited: Response | undefined;
+        for (let i = 0; i < 130 && !limited; i++) {
+          const response = await call(stack, carol, "/search", {
+            query: "policy",
+            mode: "keyword",
+          });
+          if (response.status === 429) limited = response;
+          else {
+            assert.equal(response.status, 200);
+            await response.body?.cancel();
+          }
+        }
+        assert.ok(limited, "no 429 after 130 searches");
+        assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+        assert.equal((await limited.json()).error.code, "rate_limited");
+      });
+
       await t.step("the /jobs route refuses a user's JWT", async () => {
         const response = await call(stack, alice, "/jobs", { queue: "file_processing", jobs: [] });
         assert.equal(response.status, 403);

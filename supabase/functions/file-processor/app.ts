@@ -22,11 +22,16 @@ import type { Deps } from "../_shared/deps.ts";
 import { failureReason, fileFailure } from "../_shared/extract/mod.ts";
 import { createFunctionApp } from "../_shared/http/app.ts";
 import { userAuth } from "../_shared/http/auth.ts";
+import type { UserClaims } from "../_shared/auth.ts";
 import { validate } from "../_shared/http/validate.ts";
 import { type Job, type JobContext, mountJobsRoute, RetryLater } from "../_shared/jobs.ts";
+import { enforceRateLimit } from "../_shared/rate-limit.ts";
 import { embedAgentDescription, embedDocumentSections } from "./embed.ts";
 import { mark, processUpload, unknownFile } from "./process-file.ts";
 import { searchDocuments } from "./search.ts";
+
+/** The rate limit both user routes count against (the plan's `default` limit unless one is set). */
+export const RATE_LIMIT_BUCKET = "file-processor";
 
 /** One file's share of a batch: past this it fails as too slow rather than starve the rest. */
 export const FILE_TIME_LIMIT_MS = 40_000;
@@ -44,11 +49,19 @@ export function createApp(deps: Deps, options: { fileTimeLimitMs?: number } = {}
     const { file_id } = c.req.valid("json");
     // The caller's own upload, as RLS shows it to them (a current member of its organization).
     const [own] = await deps.db.asUser(claims, (tx) =>
-      tx.query(
-        "select f.id from public.file_uploads f where f.id = $1 and f.user_id = auth.uid()",
+      tx.query<{ organization_id: string }>(
+        `select f.organization_id from public.file_uploads f
+         where f.id = $1 and f.user_id = auth.uid()`,
         [file_id],
       ));
     if (!own) throw unknownFile(file_id);
+    await deps.db.asService((tx) =>
+      enforceRateLimit(tx, {
+        userId: claims.sub,
+        organizationId: own.organization_id,
+        bucket: RATE_LIMIT_BUCKET,
+      })
+    );
     const fileTimer = AbortSignal.timeout(fileTimeLimitMs);
     const outcome = await processUpload(file_id, deps, {
       logger: c.get("logger"),
@@ -64,7 +77,18 @@ export function createApp(deps: Deps, options: { fileTimeLimitMs?: number } = {}
   });
 
   app.post("/search", auth, validate("json", SearchRequest), async (c) => {
-    const body = await searchDocuments(c.get("claims"), c.req.valid("json"), deps, {
+    const claims = c.get("claims");
+    const input = c.req.valid("json");
+    // The plan of an organization the caller belongs to counts; else the free plan's limit.
+    const organizationId = await memberOrganization(claims, input.filter.organization_id, deps);
+    await deps.db.asService((tx) =>
+      enforceRateLimit(tx, {
+        userId: claims.sub,
+        organizationId,
+        bucket: RATE_LIMIT_BUCKET,
+      })
+    );
+    const body = await searchDocuments(claims, input, deps, {
       logger: c.get("logger"),
       signal: c.req.raw.signal,
     });
@@ -129,6 +153,23 @@ async function processJob(job: Job, ctx: JobContext, fileTimeLimitMs: number): P
     if (ctx.signal.aborted) throw new RetryLater("The batch's time budget was spent", 0);
     throw error;
   }
+}
+
+/** `organizationId` when the caller can see it (is a member), else null. */
+async function memberOrganization(
+  claims: UserClaims,
+  organizationId: string | undefined,
+  deps: Deps,
+): Promise<string | null> {
+  if (!organizationId) return null;
+  const [row] = await deps.db.asUser(
+    claims,
+    (tx) =>
+      tx.query<{ id: string }>("select o.id from public.organizations o where o.id = $1", [
+        organizationId,
+      ]),
+  );
+  return row?.id ?? null;
 }
 
 /** Whether this is the job's last attempt (the queue's max_attempts), after which it is dead. */

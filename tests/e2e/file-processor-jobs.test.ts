@@ -3,7 +3,7 @@
  * outlives its time limit ends `failed` while the other file of the batch is processed, a job
  * whose upload is gone completes, a malformed payload fails, and every job is reported in
  * private.jobs. The app is built in-process on the stack's database and Storage API, with a short
- * per-file time limit; nothing is faked.
+ * per-file time limit and a 4 MB size limit; nothing is faked.
  */
 import assert from "node:assert/strict";
 import { createClient } from "@supabase/supabase-js";
@@ -42,7 +42,11 @@ Deno.test({
       workers: false,
     });
     try {
-      const config = loadConfig({ ...stack.functionEnv, SUPABASE_URL: stack.apiUrl });
+      const config = loadConfig({
+        ...stack.functionEnv,
+        SUPABASE_URL: stack.apiUrl,
+        FILE_MAX_BYTES: String(4 * 1024 * 1024),
+      });
       const deps: Deps = {
         config,
         db: createDb(createSessionDriver(stack.session)),
@@ -126,6 +130,35 @@ Deno.test({
       assert.equal(long.status, "failed");
       assert.match(long.error ?? "", /took longer than 200 ms to process; split it/);
       assert.equal(short.status, "processed", short.error ?? "");
+
+      // Over FILE_MAX_BYTES: refused from the upload's recorded size, before any download; the
+      // direct route answers 413 with the same reason.
+      const huge = new TextEncoder().encode("a ".repeat(2.5 * 1024 * 1024));
+      const { error } = await alice.storage.from("documents").upload(`${folder}/huge.txt`, huge);
+      assert.equal(error, null);
+      const [hugeUpload] = (await stack.session.query<{ id: string }>(
+        "select id from public.file_uploads where path like '%/huge.txt'",
+      )).rows;
+      const direct = await app.request("/file-processor", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${data.session!.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ file_id: hugeUpload!.id }),
+      });
+      assert.equal(direct.status, 413);
+      const body = await direct.json();
+      assert.equal(body.error.code, "payload_too_large");
+      assert.equal(body.error.message, "The file is 5 MB; the limit is 4 MB");
+      const [recorded] = (await stack.session.query<{ status: string; error: string }>(
+        "select status, error from public.file_uploads where id = $1",
+        [hugeUpload!.id],
+      )).rows;
+      assert.deepEqual(recorded, {
+        status: "failed",
+        error: "The file is 5 MB; the limit is 4 MB",
+      });
     } finally {
       await stack.stop();
     }

@@ -414,6 +414,26 @@ Deno.test({
           assert.equal((await changed.json()).error.code, "conflict");
           assert.deepEqual(await footprint(stack), before);
 
+          // Two first requests with one key at once: one execution; the other gets it back.
+          const raced = await Promise.all(
+            [0, 1].map(() =>
+              call(stack, alice, {
+                body: { ...body, input: "Race?" },
+                headers: { "Idempotency-Key": "e2e-race" },
+              })
+            ),
+          );
+          const racedBodies = await Promise.all(raced.map((r) => r.json()));
+          for (const r of raced) assert.ok([200, 202].includes(r.status), String(r.status));
+          assert.equal(racedBodies[0].execution_id, racedBodies[1].execution_id);
+          assert.equal(
+            await count(
+              stack,
+              `select 1 from public.agent_executions where idempotency_key = 'e2e-race'`,
+            ),
+            1,
+          );
+
           // Keys are per user: bob's same key is his own first request.
           const bobs = await call(stack, bob, { body, headers });
           assert.equal(bobs.status, 200);

@@ -70,6 +70,13 @@ Deno.test("extractFile() refuses a truncated PDF and a corrupt one with reasons"
   assert.equal(corrupt.reason, "corrupt");
 });
 
+Deno.test("extractFile() refuses a password-protected PDF and says so", async () => {
+  const refused = await refusal(extractFile(makePdf([["secret"]], { encrypted: true }), "s.pdf"));
+  assert.equal(refused.status, 422);
+  assert.equal(refused.reason, "encrypted");
+  assert.match(refused.message, /password-protected; upload a copy without a password/);
+});
+
 Deno.test("extractFile() refuses a PDF with more pages than the limit", async () => {
   const pdf = makePdf([["one page"], ["two pages"], ["three pages"]]);
   const refused = await refusal(extractFile(pdf, "long.pdf", { limits: { maxPages: 2 } }));

@@ -77,6 +77,12 @@ Deno.test("extractFile() refuses a password-protected PDF and says so", async ()
   assert.match(refused.message, /password-protected; upload a copy without a password/);
 });
 
+Deno.test("extractFile() refuses a PDF without text (a scan) and says OCR is not supported", async () => {
+  const refused = await refusal(extractFile(makePdf([[], []]), "scan.pdf"));
+  assert.equal(refused.reason, "empty");
+  assert.match(refused.message, /no extractable text/);
+});
+
 Deno.test("extractFile() refuses a PDF with more pages than the limit", async () => {
   const pdf = makePdf([["one page"], ["two pages"], ["three pages"]]);
   const refused = await refusal(extractFile(pdf, "long.pdf", { limits: { maxPages: 2 } }));

@@ -58,7 +58,10 @@ export interface StackOptions {
   hostname?: string;
   /** API gateway port; 0 picks a free one (default: config.toml [api] port). */
   apiPort?: number;
-  /** Postgres wire port; 0 picks a free one, null serves none (default: config.toml [db] port). */
+  /**
+   * Postgres wire port; 0 picks a free one, null serves none (default: config.toml [db] port).
+   * Isolated functions need one: with them, null picks a free one.
+   */
   dbPort?: number | null;
   /** Data folder; null keeps everything in memory (default: <root>/.local/data). */
   dataDir?: string | null;
@@ -190,7 +193,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await setVaultSecret(session, "service_role_key", keys.serviceRoleKey);
 
     let dbUrl = "";
-    const dbPort = options.dbPort === undefined ? config.dbPort : options.dbPort;
+    const requestedDbPort = options.dbPort === undefined ? config.dbPort : options.dbPort;
+    // Isolated functions reach the database over the wire, as on hosted: they get a free port
+    // even when none was asked for.
+    const dbPort = requestedDbPort === null && functionsModeOf(options) === "isolated"
+      ? 0
+      : requestedDbPort;
     if (dbPort !== null) {
       const wire = await startWireServer({
         session,

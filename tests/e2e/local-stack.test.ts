@@ -250,6 +250,7 @@ Deno.test("local stack end to end", async (t) => {
         assert.deepEqual(rows.map((r) => `${r.version}_${r.name}`), [
           "20240101000000_private_files",
           "20240102000000_pings",
+          "20240103000000_pg_net",
         ]);
       } finally {
         await sql.end();
@@ -267,7 +268,7 @@ Deno.test("local stack end to end", async (t) => {
       const { rows } = await stack.session.query<{ n: number }>(
         "select count(*)::int as n from supabase_migrations.schema_migrations",
       );
-      assert.equal(rows[0]!.n, 2);
+      assert.equal(rows[0]!.n, 3);
 
       const signIn = await client(stack).auth.signInWithPassword({
         email: "alice@example.test",

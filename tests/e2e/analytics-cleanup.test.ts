@@ -9,12 +9,21 @@
  * - with rows aged past each retention policy, a dry run reports them and changes nothing, then a
  *   real run deletes exactly those and nothing younger, and a second run finds nothing;
  * - cleanup-old refuses user and anon tokens.
+ * Calls go through the typed client (shared/mod.ts); plain HTTP only where the request is
+ * malformed or the credential itself is the point (none, garbage, the cron job's secret).
  * The pg_cron and pg_net workers are off, so nothing runs behind the test's back; the test calls
  * the rollups itself, as the cron jobs would.
  */
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
+import {
+  type AgentClient,
+  type CleanupResponse,
+  createAgentClient,
+  type SummaryQuery,
+} from "../../shared/mod.ts";
+import { refusal } from "./client-support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const GLOBEX = "10000000-0000-4000-8000-000000000002";
@@ -26,6 +35,7 @@ interface Session {
   id: string;
   token: string;
   client: SupabaseClient;
+  agents: AgentClient;
 }
 
 async function signIn(stack: Stack, email: string): Promise<Session> {
@@ -39,7 +49,7 @@ async function signIn(stack: Stack, email: string): Promise<Session> {
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
-  return { id: data.user!.id, token, client };
+  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
 }
 
 /** A plain HTTP call to a function, as curl would make it, with a bearer token (or none). */
@@ -87,26 +97,16 @@ async function count(stack: Stack, sql: string, params: unknown[] = []): Promise
   return row!.n;
 }
 
-interface SummaryBody {
-  series: Array<{
-    bucket: string;
-    name: string;
-    count: number;
-    error_rate: number;
-    p50_ms: number | null;
-    p95_ms: number | null;
-    p99_ms: number | null;
-    tokens: number;
-  }>;
+/** A client with a bearer of its own (the service key), as a backend app would make it. */
+function agentsWith(stack: Stack, bearer: string): AgentClient {
+  return createAgentClient(
+    createClient(stack.apiUrl, bearer, {
+      auth: { persistSession: false, autoRefreshToken: false },
+    }),
+  );
 }
 
-interface CleanupBody {
-  dry_run: boolean;
-  actions: Array<{ policy: string; table: string; affected: number; complete: boolean }>;
-  duration_ms: number;
-}
-
-function affectedByPolicy(body: CleanupBody): Record<string, number> {
+function affectedByPolicy(body: CleanupResponse): Record<string, number> {
   return Object.fromEntries(body.actions.map((a) => [a.policy, a.affected]));
 }
 
@@ -162,11 +162,7 @@ Deno.test({
             "not an object",
           ],
         };
-        const first = await json<{
-          accepted: number;
-          duplicates: number;
-          rejected: Array<{ index: number; error: string }>;
-        }>(await call(stack, "analytics-tracker", alice.token, { body: batch }), 200);
+        const first = await alice.agents.trackEvents(batch);
         assert.equal(first.accepted, 3);
         assert.equal(first.duplicates, 1);
         assert.deepEqual(first.rejected.map((r) => r.index), [1, 2, 5, 6, 8]);
@@ -174,10 +170,7 @@ Deno.test({
         assert.match(first.rejected[2]!.error, /9\d{3} bytes/);
         assert.match(first.rejected[3]!.error, /ahead/);
 
-        const second = await json<{ accepted: number; duplicates: number; rejected: unknown[] }>(
-          await call(stack, "analytics-tracker", alice.token, { body: batch }),
-          200,
-        );
+        const second = await alice.agents.trackEvents(batch);
         // Only the event without an id is new; evt-1 (twice) and evt-5 are duplicates.
         assert.deepEqual([second.accepted, second.duplicates, second.rejected.length], [1, 3, 5]);
 
@@ -201,24 +194,30 @@ Deno.test({
 
       await t.step("bad requests get 4xx JSON and store nothing", async () => {
         const before = await count(stack, "select 1 from public.analytics_events");
-        const foreign = await json<{ error: { code: string } }>(
-          await call(stack, "analytics-tracker", alice.token, {
-            body: { organization_id: GLOBEX, events: [{ name: "api.call" }] },
-          }),
+        await refusal(
+          alice.agents.trackEvents({ organization_id: GLOBEX, events: [{ name: "api.call" }] }),
           403,
+          "forbidden",
         );
-        assert.equal(foreign.error.code, "forbidden");
-        const empty = await json<{ error: { code: string }; request_id: string }>(
-          await call(stack, "analytics-tracker", alice.token, { body: { events: [] } }),
+        const empty = await refusal(
+          alice.agents.trackEvents({ events: [] }),
           400,
+          "invalid_request",
         );
-        assert.equal(empty.error.code, "invalid_request");
-        assert.ok(empty.request_id);
-        const tooMany = await call(stack, "analytics-tracker", alice.token, {
-          body: { events: Array.from({ length: 501 }, () => ({ name: "a.b" })) },
-        });
-        assert.equal(tooMany.status, 400);
-        await tooMany.body?.cancel();
+        assert.ok(Array.isArray(empty.details), "the field errors as details");
+        await refusal(
+          alice.agents.trackEvents({
+            events: Array.from({ length: 501 }, () => ({ name: "a.b" })),
+          }),
+          400,
+          "invalid_request",
+        );
+        // A signed-out app: supabase-js sends the anon key as the bearer.
+        await refusal(
+          agentsWith(stack, stack.anonKey).trackEvents({ events: [{ name: "a.b" }] }),
+          401,
+          "unauthenticated",
+        );
         const anonymous = await json<{ error: { code: string } }>(
           await call(stack, "analytics-tracker", null, { body: { events: [{ name: "a.b" }] } }),
           401,
@@ -233,21 +232,17 @@ Deno.test({
       });
 
       await t.step("the service credential sends events for a given organization", async () => {
-        const sent = await json<{ accepted: number }>(
-          await call(stack, "analytics-tracker", stack.serviceRoleKey, {
-            body: {
-              organization_id: ACME,
-              events: [{ id: "svc-1", name: "api.call", duration_ms: 900 }],
-            },
-          }),
-          200,
-        );
-        assert.equal(sent.accepted, 1);
-        const missing = await call(stack, "analytics-tracker", stack.serviceRoleKey, {
-          body: { events: [{ name: "api.call" }] },
+        const service = agentsWith(stack, stack.serviceRoleKey);
+        const sent = await service.trackEvents({
+          organization_id: ACME,
+          events: [{ id: "svc-1", name: "api.call", duration_ms: 900 }],
         });
-        assert.equal(missing.status, 400);
-        await missing.body?.cancel();
+        assert.equal(sent.accepted, 1);
+        await refusal(
+          service.trackEvents({ events: [{ name: "api.call" }] }),
+          400,
+          "invalid_request",
+        );
       });
 
       await t.step("the summary's counts and p95 match SQL over the raw events", async () => {
@@ -259,24 +254,24 @@ Deno.test({
           duration_ms: 13 * (i + 1),
           properties: i % 7 === 0 ? { outcome: "failed" } : { tokens: i },
         }));
-        await json(
-          await call(stack, "analytics-tracker", alice.token, {
-            body: { organization_id: ACME, events },
-          }),
-          200,
-        );
+        const loaded = await alice.agents.trackEvents({ organization_id: ACME, events });
+        assert.equal(loaded.accepted, events.length);
 
         async function check(label: string) {
           for (const granularity of ["hour", "day"] as const) {
             const from = new Date(now - 2 * DAY_MS).toISOString();
             const to = new Date(Date.now() + 60 * 60_000).toISOString();
-            const body = await json<SummaryBody>(
-              await call(stack, "analytics-tracker", alice.token, {
-                method: "GET",
-                path: `/summary?organization_id=${ACME}&granularity=${granularity}` +
-                  `&name=api.call&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
-              }),
-              200,
+            const query: SummaryQuery = {
+              organization_id: ACME,
+              granularity,
+              name: "api.call",
+              from,
+              to,
+            };
+            const body = await alice.agents.analyticsSummary(query);
+            assert.deepEqual(
+              [body.organization_id, body.granularity, body.from, body.to],
+              [ACME, granularity, from, to],
             );
             const expected = await expectedSeries(stack, granularity, "api.call");
             assert.deepEqual(
@@ -304,41 +299,28 @@ Deno.test({
         );
         assert.ok(await count(stack, "select 1 from public.analytics_hourly_rollups") > 0);
         await check("from the rollups");
-        await json(
-          await call(stack, "analytics-tracker", alice.token, {
-            body: { organization_id: ACME, events: [{ name: "api.call", duration_ms: 5000 }] },
-          }),
-          200,
-        );
+        const late = await alice.agents.trackEvents({
+          organization_id: ACME,
+          events: [{ name: "api.call", duration_ms: 5000 }],
+        });
+        assert.equal(late.accepted, 1);
         await check("with a just-sent event the rollup has not seen");
       });
 
       await t.step("a member gets 403 for the summary", async () => {
-        const response = await call(stack, "analytics-tracker", bob.token, {
-          method: "GET",
-          path: `/summary?organization_id=${ACME}`,
-        });
-        const body = await json<{ error: { code: string } }>(response, 403);
-        assert.equal(body.error.code, "forbidden");
+        await refusal(bob.agents.analyticsSummary({ organization_id: ACME }), 403, "forbidden");
         const { data, error } = await bob.client.from("analytics_hourly_rollups").select("*");
         assert.equal(error, null);
         assert.deepEqual(data, []);
       });
 
       await t.step("another organization's owner sees none of the events", async () => {
-        const foreign = await call(stack, "analytics-tracker", carol.token, {
-          method: "GET",
-          path: `/summary?organization_id=${ACME}`,
+        await refusal(carol.agents.analyticsSummary({ organization_id: ACME }), 403, "forbidden");
+        const own = await carol.agents.analyticsSummary({
+          organization_id: GLOBEX,
+          granularity: "day",
         });
-        assert.equal(foreign.status, 403);
-        await foreign.body?.cancel();
-        const own = await json<SummaryBody>(
-          await call(stack, "analytics-tracker", carol.token, {
-            method: "GET",
-            path: `/summary?organization_id=${GLOBEX}&granularity=day`,
-          }),
-          200,
-        );
+        assert.equal(own.organization_id, GLOBEX);
         assert.deepEqual(own.series, []);
         const { data, error } = await carol.client.from("analytics_events").select("id");
         assert.equal(error, null);
@@ -455,10 +437,7 @@ Deno.test({
 
       await t.step("a dry run reports what is due and changes nothing", async () => {
         const before = await footprint();
-        const body = await json<CleanupBody>(
-          await call(stack, "cleanup-old", stack.serviceRoleKey, { body: { dry_run: true } }),
-          200,
-        );
+        const body = await agentsWith(stack, stack.serviceRoleKey).cleanup({ dry_run: true });
         assert.equal(body.dry_run, true);
         assert.deepEqual(affectedByPolicy(body), expectedDue);
         assert.ok(body.actions.every((a) => a.complete && a.table.length > 0));
@@ -466,12 +445,7 @@ Deno.test({
       });
 
       await t.step("a real run applies exactly those and nothing younger", async () => {
-        const body = await json<CleanupBody>(
-          await call(stack, "cleanup-old", stack.serviceRoleKey, {
-            body: { batch_size: 1 },
-          }),
-          200,
-        );
+        const body = await agentsWith(stack, stack.serviceRoleKey).cleanup({ batch_size: 1 });
         assert.equal(body.dry_run, false);
         assert.deepEqual(affectedByPolicy(body), expectedDue);
 
@@ -532,19 +506,23 @@ Deno.test({
       });
 
       await t.step("a second run finds nothing left to do", async () => {
-        const body = await json<CleanupBody>(
-          await call(stack, "cleanup-old", stack.serviceRoleKey, { body: {} }),
-          200,
-        );
+        const body = await agentsWith(stack, stack.serviceRoleKey).cleanup();
         assert.ok(body.actions.every((a) => a.affected === 0 && a.complete), JSON.stringify(body));
       });
 
       await t.step("cleanup-old refuses user and anon tokens and bad input", async () => {
         for (
+          const [label, agents] of [
+            ["owner", alice.agents],
+            ["anon key", agentsWith(stack, stack.anonKey)],
+            ["member", bob.agents],
+          ] as const
+        ) {
+          await refusal(agents.cleanup({ dry_run: true }), 403, "forbidden", label);
+        }
+        // No credential at all, and one that is not a key or token: only plain HTTP sends those.
+        for (
           const [label, bearer, status] of [
-            ["owner", alice.token, 403],
-            ["anon key", stack.anonKey, 403],
-            ["member", bob.token, 403],
             ["none", null, 401],
             ["garbage", "not-a-token", 401],
           ] as const
@@ -553,7 +531,7 @@ Deno.test({
             await call(stack, "cleanup-old", bearer, { body: { dry_run: true }, apikey: false }),
             status,
           );
-          assert.equal(body.error.code, status === 403 ? "forbidden" : "unauthenticated", label);
+          assert.equal(body.error.code, "unauthenticated", label);
         }
         const bad = await json<{ error: { code: string; details: unknown } }>(
           await call(stack, "cleanup-old", stack.serviceRoleKey, {
@@ -568,7 +546,7 @@ Deno.test({
       });
 
       await t.step("the job secret the cron job sends is accepted", async () => {
-        const body = await json<CleanupBody>(
+        const body = await json<CleanupResponse>(
           await call(stack, "cleanup-old", stack.jobSecret, {
             body: { dry_run: true, policies: ["jobs_completed"] },
           }),

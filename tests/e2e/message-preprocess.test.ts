@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
-import { AgentBackendError, type AgentClient, createAgentClient } from "../../shared/mod.ts";
+import { type AgentClient, createAgentClient } from "../../shared/mod.ts";
+import { refusal } from "./client-support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
@@ -90,22 +91,6 @@ async function startConversation(user: Session): Promise<string> {
     .insert({ agent_id: ACME_SUPPORT, title: "e2e" }).select("id").single();
   assert.equal(error, null);
   return data!.id as string;
-}
-
-/** Asserts that a call through the typed client fails with this status and code; the error. */
-async function refusal(
-  promise: Promise<unknown>,
-  status: number,
-  code: string,
-): Promise<AgentBackendError> {
-  const error = await promise.then(
-    () => assert.fail(`expected ${status} ${code}, the call succeeded`),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AgentBackendError, String(error));
-  assert.deepEqual([error.status, error.code], [status, code], error.message);
-  assert.match(error.requestId ?? "", /\S/);
-  return error;
 }
 
 async function errorOf(response: Response) {

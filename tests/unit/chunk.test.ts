@@ -65,6 +65,24 @@ Deno.test("chunkBlocks() splits one huge paragraph at sentences, then a huge wor
 
   const blob = chunkBlocks([{ headingPath: [], text: "x".repeat(50_000) }]);
   assert.ok(blob.every((c) => c.content.length <= 20_000));
+  // A cut through an emoji leaves no lone surrogate (Postgres refuses them in JSON).
+  const emoji = chunkBlocks([{ headingPath: [], text: "x" + "\u{1F600}".repeat(10_001) }]);
+  assert.ok(emoji.every((c) => c.content.isWellFormed()));
+});
+
+Deno.test("chunkBlocks() cuts long unbroken runs (base64, repeated characters) within the target", () => {
+  // BPE is quadratic in an unbroken run's length: such runs are cut before they are counted.
+  const bytes = new Uint8Array(30_000).map((_, i) => (i * 7919 + 13) % 256);
+  const base64 = btoa(String.fromCharCode(...bytes));
+  for (const text of ["x".repeat(300_000), base64]) {
+    const chunks = chunkBlocks([{ headingPath: [], text }], {
+      targetTokens: 200,
+      overlapTokens: 0,
+    });
+    assert.ok(chunks.length > 1);
+    assert.ok(chunks.every((c) => c.tokenCount <= 200), "a section over the target");
+    assert.equal(chunks.map((c) => c.content).join(""), text, "nothing lost or repeated");
+  }
 });
 
 Deno.test("chunkBlocks() drops fragments too short to mean anything", () => {

@@ -36,6 +36,9 @@ export const DEFAULT_CHUNK_OPTIONS: Required<ChunkOptions> = {
   minTokens: 5,
 };
 
+/** Above this many characters per target token, a text is split without being counted. */
+const MAX_CHARS_PER_TOKEN = 8;
+
 /** The schema's bounds: document_sections.heading <= 1000, content <= 20000 characters. */
 const MAX_HEADING_CHARS = 1000;
 const MAX_CONTENT_CHARS = 20_000;
@@ -78,8 +81,7 @@ export function chunkBlocks(blocks: readonly Block[], options: ChunkOptions = {}
 
 /** The text of one block as section contents within the target size. */
 export function chunkText(text: string, options: Required<ChunkOptions>): string[] {
-  const tokens = countTokens(text);
-  if (tokens <= options.targetTokens && text.length <= MAX_CONTENT_CHARS) return [text];
+  if (measure(text, options.targetTokens).fits) return [text];
   const pieces = splitToFit(text, options.targetTokens, 0, "");
   const chunks: string[] = [];
   let current: Piece[] = [];
@@ -99,21 +101,61 @@ export function chunkText(text: string, options: Required<ChunkOptions>): string
     size += piece.tokens;
   }
   if (current.length) chunks.push(joinPieces(current));
-  return chunks.map((chunk) => chunk.slice(0, MAX_CONTENT_CHARS));
+  // A safety net only (pieces are far smaller); a cut must not split a surrogate pair.
+  return chunks.map((chunk) => chunk.slice(0, MAX_CONTENT_CHARS).toWellFormed());
+}
+
+/**
+ * Whether `text` fits in `target` tokens, and its token count when it was counted. Texts longer
+ * than MAX_CHARS_PER_TOKEN characters per target token are too large without counting: BPE is
+ * quadratic in the length of an unbroken run (50,000 "x" take seconds), and a file must not be
+ * able to make the worker spin on one.
+ */
+function measure(text: string, target: number): { fits: boolean; tokens: number } {
+  if (text.length > target * MAX_CHARS_PER_TOKEN || text.length > MAX_CONTENT_CHARS) {
+    return { fits: false, tokens: Number.POSITIVE_INFINITY };
+  }
+  const tokens = countTokens(text);
+  return { fits: tokens <= target, tokens };
 }
 
 /** Splits `text` at the coarsest boundary, recursing into pieces that are still too large. */
 function splitToFit(text: string, target: number, level: number, join: string): Piece[] {
-  const tokens = countTokens(text);
+  const size = measure(text, target);
+  if (size.fits) return [{ text, tokens: size.tokens, join }];
   const splitter = SPLITTERS[level];
-  if ((tokens <= target && text.length <= MAX_CONTENT_CHARS) || !splitter) {
-    return [{ text, tokens, join }];
-  }
+  if (!splitter) return hardSplit(text, target, join);
   const parts = splitter.split(text).filter((part) => part.trim() !== "");
   if (parts.length <= 1) return splitToFit(text, target, level + 1, join);
   return parts.flatMap((part, i) =>
     splitToFit(part, target, level + 1, i === 0 ? join : splitter.join)
   );
+}
+
+/**
+ * An unbroken run (no paragraph, line, sentence or word boundary) cut every `target` characters
+ * (a token is rarely shorter than a character), halved again while a cut is still over the target,
+ * never inside a surrogate pair. Every cut is short, so counting it is cheap.
+ */
+function hardSplit(text: string, target: number, join: string): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  let width = target;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + width);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && end - at > 1 && last >= 0xd800 && last <= 0xdbff) end--;
+    const part = text.slice(at, end);
+    const tokens = countTokens(part);
+    if (tokens > target && end - at > 2) {
+      width = Math.max(2, Math.floor((end - at) / 2));
+      continue;
+    }
+    pieces.push({ text: part, tokens, join: at === 0 ? join : "" });
+    at = end;
+    width = target;
+  }
+  return pieces;
 }
 
 function joinPieces(pieces: readonly Piece[]): string {

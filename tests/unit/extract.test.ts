@@ -202,6 +202,18 @@ Deno.test("htmlToBlocks() drops an unterminated script to the end", () => {
   assert.deepEqual(blocks.map((b) => b.text), ["Kept"]);
 });
 
+Deno.test("htmlToBlocks() keeps the body when </head> is omitted", () => {
+  const { blocks } = htmlToBlocks("<html><head><title>T</title><h1>Notes</h1><p>Body text</p>");
+  assert.deepEqual(blocks.map((b) => [b.headingPath, b.text]), [[["Notes"], "Body text"]]);
+});
+
+Deno.test("htmlToBlocks() reads hostile markup (thousands of unclosed tags) in one pass", () => {
+  const hostile = "<p>Kept</p>" + '<head><!x<a "q'.repeat(20_000) + "<p>Tail end</p>";
+  const { blocks } = htmlToBlocks(hostile);
+  assert.ok(blocks[0]!.text.startsWith("Kept"));
+  assert.ok(blocks.at(-1)!.text.endsWith("Tail end"));
+});
+
 Deno.test("extractFile() reads a .docx with its headings", async () => {
   const docx = makeDocx([
     { style: "Heading1", text: "Handbook" },

@@ -11,14 +11,18 @@ import { BlockBuilder } from "./blocks.ts";
 import type { Block } from "./types.ts";
 
 /** Elements dropped with everything inside them. */
-const DROPPED = "script|style|noscript|template|svg|math|iframe|object|embed|canvas|head|select";
-const DROPPED_PAIRS = new RegExp(`<(${DROPPED})\\b[^>]*>[\\s\\S]*?<\\/\\1\\s*>`, "gi");
-/** An opening dropped element never closed: drop to the end. */
-const DROPPED_OPEN = new RegExp(`<(?:${DROPPED})\\b[\\s\\S]*$`, "i");
+const DROPPED = "script|style|noscript|template|svg|math|iframe|object|canvas|head|title|select";
+/** Raw-text elements: never closed, they hide the rest of the document (as browsers do). */
+const RAW_TEXT = new Set(["script", "style"]);
+/** The opening tag of a dropped element. */
+const DROPPED_OPEN = new RegExp(`<(${DROPPED})\\b`, "gi");
 const COMMENTS =
-  /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^>]*>|<\?[\s\S]*?(?:\?>|$)/g;
-/** A tag, its attributes allowed to hold `>` inside quotes. */
-const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
+  /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^<>]*>|<\?[\s\S]*?(?:\?>|$)/g;
+/**
+ * A tag, its attributes allowed to hold `>` inside quotes. `<` is not an attribute character, so
+ * a failed match stops at the next tag (linear time on hostile input).
+ */
+const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^<>"']|"[^"]*"|'[^']*')*)>/g;
 const BLOCK_TAGS = new Set([
   "address",
   "article",
@@ -82,7 +86,7 @@ const NAMED_ENTITIES: Record<string, string> = {
 export function htmlToBlocks(html: string): { blocks: Block[]; title?: string } {
   const titleMatch = /<title\b[^>]*>([\s\S]*?)<\/title\s*>/i.exec(html);
   const title = titleMatch ? inlineText(titleMatch[1]!) : undefined;
-  const body = html.replace(COMMENTS, " ").replace(DROPPED_PAIRS, " ").replace(DROPPED_OPEN, " ");
+  const body = dropElements(html.replace(COMMENTS, " "));
 
   const builder = new BlockBuilder();
   let line = "";
@@ -126,6 +130,39 @@ export function htmlToBlocks(html: string): { blocks: Block[]; title?: string } 
   if (heading) builder.heading(heading.level, heading.text);
   endLine();
   return { blocks: builder.blocks(), ...(title ? { title } : {}) };
+}
+
+/**
+ * `html` without the DROPPED elements and their content, in one pass: each opening tag is matched
+ * with the next closing tag of its name (their content is raw text or not shown); an unclosed
+ * script or style drops everything after it. A regex with a lazy body would rescan to the end for every
+ * unclosed opening tag, which a hostile file can repeat thousands of times.
+ */
+export function dropElements(html: string): string {
+  const lower = html.toLowerCase();
+  const kept: string[] = [];
+  const unclosed = new Set<string>(); // names with no closing tag after some point: none later
+  let at = 0;
+  DROPPED_OPEN.lastIndex = 0;
+  for (let open = DROPPED_OPEN.exec(html); open; open = DROPPED_OPEN.exec(html)) {
+    if (open.index < at) continue;
+    const name = open[1]!.toLowerCase();
+    if (unclosed.has(name)) continue;
+    const close = lower.indexOf(`</${name}`, open.index + open[0].length);
+    const end = close < 0 ? -1 : lower.indexOf(">", close);
+    if (end < 0) {
+      // Unclosed: a script or style hides the rest; another element (an omitted </head>) is
+      // kept, only its tag goes.
+      if (RAW_TEXT.has(name)) return kept.join("") + html.slice(at, open.index);
+      unclosed.add(name);
+      continue;
+    }
+    kept.push(html.slice(at, open.index), " ");
+    at = end + 1;
+    DROPPED_OPEN.lastIndex = at;
+  }
+  kept.push(html.slice(at));
+  return kept.join("");
 }
 
 function inlineText(html: string): string {

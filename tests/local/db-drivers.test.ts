@@ -150,6 +150,16 @@ Deno.test("db drivers", async (t) => {
         assert.equal(row?.big, 9007199254740991);
         assert.equal(row?.vec, "[0.5,0.25]");
       });
+
+      await t.step(`${name}: JSON text given for a jsonb parameter is read as JSON`, async () => {
+        const rows = await db.asService((tx) =>
+          tx.query<{ n: number; b: number }>(
+            "select count(*)::int as n, sum(x.b)::int as b from jsonb_to_recordset($1::jsonb) as x(b int)",
+            [JSON.stringify([{ b: 1 }, { b: 2 }])],
+          )
+        );
+        assert.deepEqual(rows, [{ n: 2, b: 3 }]);
+      });
     }
   } finally {
     for (const [, db] of drivers) await db.close();

@@ -34,6 +34,15 @@ export function createPostgresDriver(
         serialize: (value: number | bigint) => String(value),
         parse: (value: string) => Number(value),
       },
+      // A string given for a json/jsonb parameter is JSON text, as the in-process driver takes it;
+      // postgres.js would encode it again, as a JSON string (`'"[...]"'`). Other values are
+      // encoded as JSON, as before.
+      json: {
+        to: 114,
+        from: [114, 3802],
+        serialize: (value: unknown) => typeof value === "string" ? value : JSON.stringify(value),
+        parse: (value: string) => JSON.parse(value),
+      },
     },
   });
 

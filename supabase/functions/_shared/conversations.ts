@@ -5,6 +5,7 @@
  * member of its organization (403: removed members keep reading, not writing).
  */
 import type { Queryable } from "./db/mod.ts";
+import type { Columns } from "./db/rows.ts";
 import { AppError } from "./errors.ts";
 
 export interface OwnConversation {
@@ -21,13 +22,11 @@ export async function requireOwnConversation(
   conversationId: string,
 ): Promise<OwnConversation> {
   // RLS: conversations shows only the caller's own; organizations only those they belong to.
-  const [row] = await tx.query<{
-    id: string;
-    agent_id: string;
-    organization_id: string;
-    member_of: string | null;
-    settings: Record<string, unknown> | null;
-  }>(
+  const [row] = await tx.query<
+    & Columns<"conversations", "id" | "agent_id" | "organization_id">
+    // Of the left-joined organization: null when RLS hides it (no longer a member).
+    & { member_of: string | null; settings: Record<string, unknown> | null }
+  >(
     `select c.id, c.agent_id, c.organization_id, o.id as member_of, o.settings
      from public.conversations c
      left join public.organizations o on o.id = c.organization_id

@@ -10,6 +10,7 @@ import type {
   SummaryResponse,
 } from "../_shared/contracts/analytics-tracker.ts";
 import type { Queryable } from "../_shared/db/mod.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { AppError } from "../_shared/errors.ts";
 
@@ -55,7 +56,7 @@ export async function readSummary(
 
   return await deps.db.asUser(claims, async (tx) => {
     const organizationId = query.organization_id ?? await personalOrganization(tx);
-    const [role] = await tx.query<{ role: string }>(
+    const [role] = await tx.query<Columns<"organization_members", "role">>(
       `select role from public.organization_members
        where organization_id = $1 and user_id = (select auth.uid())`,
       [organizationId],
@@ -82,7 +83,7 @@ export async function readSummary(
 }
 
 async function personalOrganization(tx: Queryable): Promise<string> {
-  const [personal] = await tx.query<{ id: string }>(
+  const [personal] = await tx.query<Columns<"organizations", "id">>(
     "select id from public.organizations where personal_user_id = (select auth.uid())",
   );
   if (!personal) {

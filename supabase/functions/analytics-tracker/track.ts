@@ -13,6 +13,7 @@ import {
   type TrackResponse,
 } from "../_shared/contracts/analytics-tracker.ts";
 import type { UserClaims } from "../_shared/auth.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { AppError } from "../_shared/errors.ts";
 import { enforceRateLimit } from "../_shared/rate-limit.ts";
@@ -20,19 +21,24 @@ import { enforceRateLimit } from "../_shared/rate-limit.ts";
 /** Who sends events: a signed-in user, or a machine with the service credential. */
 export type Caller = { kind: "user"; claims: UserClaims } | { kind: "service" };
 
-/** An event ready to insert, with its index in the request. */
-export interface EventRow {
-  ord: number;
-  client_id: string | null;
-  name: string;
-  occurred_at: string;
-  properties: Record<string, unknown>;
-  duration_ms: number | null;
-  value: number | null;
-  session_id: string | null;
-  is_error: boolean;
-  tokens: number | null;
-}
+/**
+ * An event ready to insert into public.analytics_events (every column it sets, occurred_at as
+ * ISO 8601), with its index in the request.
+ */
+export type EventRow =
+  & Columns<
+    "analytics_events",
+    | "client_id"
+    | "name"
+    | "occurred_at"
+    | "duration_ms"
+    | "value"
+    | "session_id"
+    | "is_error"
+    | "tokens"
+  >
+  // properties: jsonb; an object here, which the checks read.
+  & { ord: number; properties: Record<string, unknown> };
 
 export interface Rejection {
   index: number;
@@ -136,7 +142,7 @@ export async function resolveOrganization(
       }
       return organizationId;
     }
-    const [personal] = await tx.query<{ id: string }>(
+    const [personal] = await tx.query<Columns<"organizations", "id">>(
       "select id from public.organizations where personal_user_id = (select auth.uid())",
     );
     if (!personal) {

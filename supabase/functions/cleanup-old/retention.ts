@@ -13,6 +13,7 @@ import {
   RETENTION_POLICIES,
   type RetentionPolicy,
 } from "../_shared/contracts/cleanup-old.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import type { Logger } from "../_shared/logger.ts";
 
@@ -43,7 +44,7 @@ export async function runCleanup(
   const asOf = deps.now().toISOString();
   const wanted = new Set(input.policies ?? RETENTION_POLICIES);
   const targets = await deps.db.asService((tx) =>
-    tx.query<{ policy: string; target: string }>(
+    tx.query<Columns<"retention_policies", "policy" | "target">>(
       "select policy, target from public.retention_policies",
     )
   );

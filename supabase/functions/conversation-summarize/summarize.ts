@@ -14,6 +14,7 @@
  */
 import type { ChatMessage, Usage } from "../_shared/ai/types.ts";
 import type { Queryable } from "../_shared/db/mod.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { countTokens, truncateToTokens } from "../_shared/text/tokens.ts";
 
@@ -46,18 +47,11 @@ export interface SummarizeOptions {
   signal?: AbortSignal;
 }
 
-interface ConversationRow extends Record<string, unknown> {
-  summary: string | null;
-  summarized_until: number;
-  last_message_seq: number;
-  summary_threshold: number;
-}
+type ConversationRow =
+  & Columns<"conversations", "summary" | "summarized_until" | "last_message_seq">
+  & Columns<"agents", "summary_threshold">;
 
-interface MessageRow extends Record<string, unknown> {
-  seq: number;
-  role: string;
-  content: string;
-}
+type MessageRow = Columns<"messages", "seq" | "role" | "content">;
 
 /** Runs rounds as described in this module's header. Service work: filters by the given id. */
 export async function summarizeConversation(
@@ -147,7 +141,7 @@ export async function readState(
   conversationId: string,
 ): Promise<SummaryState | null> {
   const [row] = await tx.query<
-    { summary: string | null; summarized_until: number; covered: number | string }
+    Columns<"conversations", "summary" | "summarized_until"> & { covered: number | string }
   >(
     `select c.summary, c.summarized_until,
             (select count(*) from public.messages m

@@ -21,6 +21,7 @@ import type {
   PreprocessedMessage,
 } from "../_shared/contracts/message-preprocess.ts";
 import { requireOwnConversation } from "../_shared/conversations.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { AppError } from "../_shared/errors.ts";
 import { enforceRateLimit } from "../_shared/rate-limit.ts";
@@ -155,7 +156,7 @@ export async function preprocessMessages(
   }));
 
   const stored = await deps.db.asService((tx) =>
-    tx.query<{ id: string; seq: number; created_at: Date | string }>(
+    tx.query<Columns<"messages", "id" | "seq"> & { created_at: Date | string }>(
       `insert into public.messages
          (conversation_id, role, content, token_estimate, redactions, metadata, embedding)
        select $1, m.role, m.content, m.token_estimate, m.redactions, m.metadata,

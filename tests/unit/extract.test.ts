@@ -42,6 +42,26 @@ Deno.test("markdownToBlocks() keeps # lines inside code fences as text and reads
   assert.equal(blocks[1]!.text, "Body text");
 });
 
+Deno.test("markdownToBlocks() strips closing #s, keeps # inside titles", () => {
+  const blocks = markdownToBlocks("# Title ##\nA\n## C# tips\nB\n### ###\nC\n#### Ends with#\nD\n");
+  assert.deepEqual(blocks.map((b) => b.headingPath.at(-1)), [
+    "Title",
+    "C# tips",
+    "C# tips",
+    "Ends with#",
+  ]);
+});
+
+Deno.test("extractFile() reads text with very long blank runs (linear cleaning)", async () => {
+  const text = "# Heading" + " ".repeat(200_000) + "x\n" + " \u200B\t".repeat(100_000) +
+    "body text";
+  const result = await extractFile(new TextEncoder().encode(text), "runs.md");
+  assert.equal(result.blocks.length, 1);
+  assert.ok(result.blocks[0]!.headingPath[0]!.startsWith("Heading"));
+  assert.ok(result.blocks[0]!.text.endsWith("body text"));
+  assert.ok(result.characters < 100);
+});
+
 Deno.test("extractFile() reads a PDF page by page and keeps page numbers", async () => {
   const pdf = makePdf([["Quarterly revenue grew", "in every region"], [
     "Zebras appear on page two",

@@ -7,7 +7,9 @@
 import { BlockBuilder } from "./blocks.ts";
 import type { Block } from "./types.ts";
 
-const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+// The optional closing `#`s are stripped by atxTitle(): in the regex, a lazy title before an
+// optional closing sequence backtracks quadratically through a long run of blanks.
+const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*))?$/;
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const SETEXT_H1 = /^ {0,3}=+[ \t]*$/;
 const SETEXT_H2 = /^ {0,3}-+[ \t]*$/;
@@ -45,7 +47,7 @@ export function markdownToBlocks(markdown: string): Block[] {
     const atx = ATX.exec(line);
     if (atx) {
       emit();
-      builder.heading(atx[1]!.length, atx[2] ?? "");
+      builder.heading(atx[1]!.length, atxTitle(atx[2] ?? ""));
       continue;
     }
     const last = pending.at(-1);
@@ -60,6 +62,18 @@ export function markdownToBlocks(markdown: string): Block[] {
   }
   emit();
   return builder.blocks();
+}
+
+/** An ATX heading's text without its optional closing sequence (`## Title ##` -> "Title"). */
+function atxTitle(raw: string): string {
+  const text = raw.trimEnd();
+  let end = text.length;
+  while (end > 0 && text[end - 1] === "#") end--;
+  if (end === 0) return "";
+  const before = text[end - 1];
+  return end < text.length && (before === " " || before === "\t")
+    ? text.slice(0, end).trimEnd()
+    : text;
 }
 
 function skipFrontMatter(lines: string[]): string[] {

@@ -84,8 +84,7 @@ const NAMED_ENTITIES: Record<string, string> = {
 
 /** The document's blocks; the `<title>` is returned beside them. */
 export function htmlToBlocks(html: string): { blocks: Block[]; title?: string } {
-  const titleMatch = /<title\b[^>]*>([\s\S]*?)<\/title\s*>/i.exec(html);
-  const title = titleMatch ? inlineText(titleMatch[1]!) : undefined;
+  const title = titleOf(html);
   const body = dropElements(html.replace(COMMENTS, " "));
 
   const builder = new BlockBuilder();
@@ -163,6 +162,17 @@ export function dropElements(html: string): string {
   }
   kept.push(html.slice(at));
   return kept.join("");
+}
+
+/** The first `<title>`'s text, found with two searches (a lazy regex rescans per opening). */
+function titleOf(html: string): string | undefined {
+  const lower = html.toLowerCase();
+  const open = lower.search(/<title\b/);
+  if (open < 0) return undefined;
+  const start = lower.indexOf(">", open);
+  const end = start < 0 ? -1 : lower.indexOf("</title", start);
+  if (end < 0) return undefined;
+  return inlineText(html.slice(start + 1, end)) || undefined;
 }
 
 function inlineText(html: string): string {

@@ -146,7 +146,7 @@ export async function searchKnowledge(
     if (!text && !query.embedding) continue;
     const rows = await tx.query<SearchRow>(
       `select id, document_id, document_title, heading, content, score, full_text_rank, similarity
-       from public.hybrid_search(
+       from public.hybrid_search_tracked(
          query_text => $1,
          query_embedding => $2::extensions.halfvec,
          match_count => $3,

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { listMigrations } from "../../local/postgres/database.ts";
-import { WhoamiResponse } from "../../shared/mod.ts";
+import { createAgentClient, WhoamiResponse } from "../../shared/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -99,9 +99,7 @@ Deno.test("deno task start: boot, use, SIGTERM, restart with the data intact", a
     const refused = await fetch(`${apiUrl}/functions/v1/whoami`, { method: "POST" });
     assert.equal(refused.status, 401);
     assert.equal((await refused.json()).message, "Missing authorization header");
-    const whoami = await supabase.functions.invoke("whoami", { method: "GET" });
-    assert.equal(whoami.error, null);
-    const me = WhoamiResponse.parse(whoami.data);
+    const me = WhoamiResponse.parse(await createAgentClient(supabase).whoami());
     assert.deepEqual(me.database, { uid: userId, role: "authenticated" });
     assert.equal(me.user.email, email);
 

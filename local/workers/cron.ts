@@ -158,7 +158,9 @@ async function runJob(session: Session, job: JobRow, log: WorkerLog): Promise<vo
   let status = "succeeded";
   let message: string;
 
-  const lease = await session.lease(`cron:${job.jobid}`);
+  // Its own party: a `set`/`set_config(..., false)` in a job's command stays out of the API's
+  // session state (local/postgres/session.ts, rule 3).
+  const lease = await session.lease(`cron:${job.jobid}`, { party: "pg_cron", waitTimeoutMs: null });
   try {
     await lease.exec(`set role ${quoteIdent(job.username)}`);
     const out = summarize(await lease.execRaw(simpleQuery(job.command)));

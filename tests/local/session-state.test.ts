@@ -97,6 +97,16 @@ Deno.test("SET ROLE and SET SESSION AUTHORIZATION stay with the client and end w
   assert.deepEqual(rows[0], { u: "postgres", s: "postgres" });
 });
 
+Deno.test("a pg_cron job's session-level set stays with the cron party", async () => {
+  const lease = await session.lease("cron:1", { party: "pg_cron" });
+  try {
+    await lease.exec("set search_path = pg_catalog; set role anon");
+  } finally {
+    lease.release();
+  }
+  assert.deepEqual(await apiSees(), baseline);
+});
+
 Deno.test("a client idle in a transaction: API callers get session_busy after the bound, holder logged", async () => {
   const logs: SessionLogEvent[] = [];
   session.setWaitPolicy({ waitTimeoutMs: 400, waitLogIntervalMs: 100, log: (e) => logs.push(e) });

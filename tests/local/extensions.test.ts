@@ -58,7 +58,7 @@ dbTest(
       // What pg_cron runs every 5 seconds on hosted: each queue's dispatcher, with a job due.
       await session.query(
         "select vault.create_secret('http://127.0.0.1:9', 'project_url'), " +
-          "vault.create_secret('service-key', 'service_role_key')",
+          "vault.create_secret('job-secret-of-at-least-32-characters', 'job_secret')",
       );
       const jobs = await session.query<{ command: string; jobname: string }>(
         "select jobname, command from cron.job order by jobname",

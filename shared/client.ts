@@ -60,12 +60,19 @@ export class AgentBackendError extends Error {
   readonly status: number;
   readonly details: unknown;
   readonly requestId: string | null;
+  /** Seconds to wait before trying again (the `Retry-After` header of a 429 or 503), else null. */
+  readonly retryAfter: number | null;
 
   constructor(
     code: ClientErrorCode,
     message: string,
-    options: { status?: number; details?: unknown; requestId?: string | null; cause?: unknown } =
-      {},
+    options: {
+      status?: number;
+      details?: unknown;
+      requestId?: string | null;
+      retryAfter?: number | null;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AgentBackendError";
@@ -73,6 +80,7 @@ export class AgentBackendError extends Error {
     this.status = options.status ?? 0;
     this.details = options.details;
     this.requestId = options.requestId ?? null;
+    this.retryAfter = options.retryAfter ?? null;
   }
 
   /** The request id, as the error body names it (`request_id`). */
@@ -162,7 +170,11 @@ export function createAgentClient(supabase: InvokeCapable) {
       if (!(response instanceof Response) || !response.body) {
         throw new AgentBackendError("invalid_response", "Expected an event stream");
       }
+      // Leaving the loop early (break, return, a throw) closes the connection, which the
+      // function takes as a disconnect: it cancels the run.
+      let done = false;
       for await (const event of readEvents(response.body)) {
+        if (done) continue;
         if (event.type === "error") {
           throw new AgentBackendError(event.error.code as ErrorCode, event.error.message, {
             status: STATUS_OF_STREAM_ERROR,
@@ -170,8 +182,16 @@ export function createAgentClient(supabase: InvokeCapable) {
             requestId: event.request_id,
           });
         }
+        done = event.type === "done";
         yield event;
       }
+      if (done) return;
+      // A stream always ends with `done` or `error`; without either the answer is incomplete.
+      throw new AgentBackendError(
+        "invalid_response",
+        "The event stream ended before its done event",
+        { status: response.status, requestId: response.headers.get("x-request-id") },
+      );
     },
 
     /** `GET execute-agent/executions/<id>`: the caller's execution (404 for anyone else's). */
@@ -293,6 +313,7 @@ async function toClientError(error: unknown): Promise<AgentBackendError> {
         status: response.status,
         details: parsed.error.details,
         requestId: parsed.request_id ?? response.headers.get("x-request-id"),
+        retryAfter: retryAfterSeconds(response.headers.get("retry-after")),
         cause: error,
       });
     }
@@ -305,6 +326,7 @@ async function toClientError(error: unknown): Promise<AgentBackendError> {
       status: response.status,
       details: parsed ?? undefined,
       requestId: response.headers.get("x-request-id"),
+      retryAfter: retryAfterSeconds(response.headers.get("retry-after")),
       cause: error,
     });
   }
@@ -320,6 +342,14 @@ async function toClientError(error: unknown): Promise<AgentBackendError> {
     e?.message ?? "Failed to send a request to the Edge Function",
     { cause: error },
   );
+}
+
+/** `Retry-After` as seconds from now: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+function retryAfterSeconds(header: string | null): number | null {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 function codeForStatus(status: number): ClientErrorCode {
@@ -347,9 +377,17 @@ async function* readEvents(
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
+  let ended = false;
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        ended = true;
+        throw new AgentBackendError("network_error", "The event stream broke off", { cause });
+      }
+      const { value, done } = chunk;
       buffer += decoder.decode(value ?? new Uint8Array(), { stream: !done });
       let boundary: number;
       while ((boundary = buffer.search(/\r?\n\r?\n/)) >= 0) {
@@ -366,9 +404,14 @@ async function* readEvents(
           });
         }
       }
-      if (done) return;
+      if (done) {
+        ended = true;
+        return;
+      }
     }
   } finally {
+    // The consumer stopped before the end: close the response, not just this reader.
+    if (!ended) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

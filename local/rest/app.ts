@@ -69,6 +69,9 @@ interface Prefer {
   resolution?: "merge-duplicates" | "ignore-duplicates";
   missing?: "default";
   params?: "single-object";
+  /** `handling=strict` with `max-affected=n`: more rows written (or returned by RPC) fail. */
+  maxAffected?: number;
+  strict?: boolean;
 }
 
 type MediaType = "json" | "object" | "csv" | "stripped";
@@ -254,6 +257,8 @@ function parsePrefer(header: string | null): Prefer {
       prefer.resolution = value as Prefer["resolution"];
     } else if (key === "missing" && value === "default") prefer.missing = "default";
     else if (key === "params" && value === "single-object") prefer.params = "single-object";
+    else if (key === "handling") prefer.strict = value === "strict";
+    else if (key === "max-affected" && /^\d{1,9}$/.test(value)) prefer.maxAffected = Number(value);
   }
   return prefer;
 }
@@ -438,6 +443,8 @@ async function read(
     ...innerJoinFilters(ctx, source, query.select, "", nulls),
   ];
   const whereSql = where.length ? ` where ${where.join(" and ")}` : "";
+  // The count query binds only the WHERE's parameters ($1..$n, added before the select list's).
+  const whereParams = ctx.params.values.length;
   const range = rootRange(root, req);
   const list = selectList(ctx, source, query.select, "").join(", ");
   const order = orderSql(ctx, source, root.order);
@@ -451,7 +458,8 @@ async function read(
     const countSql = `select count(*)::int as total from ${source.from} as ${
       ident("t0")
     }${whereSql}`;
-    total = (await tx.query<{ total: number }>(countSql, ctx.params.values)).rows[0]!.total;
+    total = (await tx.query<{ total: number }>(countSql, ctx.params.values.slice(0, whereParams)))
+      .rows[0]!.total;
   }
   return respondRows(result.body, result.n, {
     ...req,
@@ -562,6 +570,7 @@ async function writeAndRespond(
   if (!wantsRows && !write.ctes) {
     const result = await tx.query(write.sql, write.params);
     const affected = result.affectedRows ?? 0;
+    checkMaxAffected(req.prefer, affected);
     const headers: Record<string, string> = {
       "content-range": `*/${req.prefer.count ? affected : "*"}`,
     };
@@ -581,6 +590,7 @@ async function writeAndRespond(
     from (select ${list} from pgrst_source as ${ident("t0")}) _r`;
   const result = (await tx.query<{ body: string; n: number; keys: string }>(sql, ctx.params.values))
     .rows[0]!;
+  checkMaxAffected(req.prefer, result.n);
   let location: string | undefined;
   if (req.method === "POST" && rel.primaryKey.length) {
     const first = (JSON.parse(result.keys) as Array<Record<string, unknown>>)[0];
@@ -604,6 +614,18 @@ async function writeAndRespond(
     status: write.status,
     ...(location ? { location } : {}),
   });
+}
+
+/** PGRST124 (the transaction rolls back) when a strict max-affected is exceeded. */
+function checkMaxAffected(prefer: Prefer, affected: number): void {
+  if (prefer.strict && prefer.maxAffected !== undefined && affected > prefer.maxAffected) {
+    throw RestError.of(
+      400,
+      "PGRST124",
+      "Query result exceeds max-affected preference constraint",
+      `The query affects ${affected} rows`,
+    );
+  }
 }
 
 const lit = (text: string) => `'${text.replaceAll("'", "''")}'`;
@@ -655,11 +677,13 @@ async function insert(
       headers: { "content-type": "application/json; charset=utf-8", "content-range": "*/0" },
     });
   }
+  // PostgREST answers a merging upsert 200 (rows may have been updated), other inserts 201.
+  const status = req.prefer.resolution === "merge-duplicates" ? 200 : 201;
   if (statements.length === 1) {
     return await writeAndRespond(tx, cache, rel, query, req, {
       sql: statements[0]!,
       params,
-      status: 201,
+      status,
     });
   }
   // Several key sets with missing=default: one insert each, results unioned.
@@ -680,7 +704,7 @@ async function insert(
   return await writeAndRespond(tx, cache, rel, query, req, {
     sql: "",
     params,
-    status: 201,
+    status,
     ctes: `${parts.join(", ")}, pgrst_source as (${union})`,
   });
 }
@@ -787,35 +811,28 @@ async function callRoutine(
     args = {};
     for (const [k, v] of req.url.searchParams) if (argNames.has(k)) args[k] = v;
   }
-  const singleJson = overloads.find((o) =>
-    o.args.length === 1 && ["json", "jsonb"].includes(o.args[0]!.type) &&
-    (o.args[0]!.name === "" || req.prefer.params === "single-object")
-  );
-  const routine = Array.isArray(args) || req.prefer.params === "single-object"
-    ? singleJson
-    : pickOverload(overloads, Object.keys(args)) ?? singleJson;
-  if (!routine) {
-    throw RestError.functionNotFound(req.schema, req.name, Object.keys(args).sort());
-  }
-  if (req.method !== "POST" && routine.volatility === "v") {
-    // PostgREST runs GET in a read-only transaction; a volatile function that writes fails there.
-  }
+  const { routine, wholeBody } = findRoutine(overloads, args, req);
   const query = parseQuery(req.url.searchParams, new Set(routine.args.map((a) => a.name)));
   const params: unknown[] = [];
   const fn = `${ident(routine.schema)}.${ident(routine.name)}`;
   let call: string;
-  if (
-    routine === singleJson &&
-    (routine.args[0]!.name === "" || req.prefer.params === "single-object")
-  ) {
+  if (wholeBody) {
     params.push(JSON.stringify(args));
     call = `${fn}($1::${routine.args[0]!.type})`;
   } else {
-    const named = routine.args.filter((a) => Object.hasOwn(args, a.name)).map((a) => {
+    const given = routine.args.filter((a) => Object.hasOwn(args, a.name));
+    const items = given.map((a) => {
       params.push(argValue(args[a.name], a.isArray, a.type));
-      return `${ident(a.name)} => $${params.length}::${a.type}`;
+      const p = `$${params.length}`;
+      // A row type takes a JSON object (PostgREST: json_populate_record), not a record literal.
+      const value = a.composite && !a.isArray && args[a.name] !== null &&
+          typeof args[a.name] === "object"
+        ? `json_populate_record(null::${a.type}, ${p}::json)`
+        : `${p}::${a.type}`;
+      // An unnamed parameter (the single json/jsonb/text one) is passed by position.
+      return a.name === "" ? value : `${ident(a.name)} => ${value}`;
     });
-    call = `${fn}(${named.join(", ")})`;
+    call = `${fn}(${items.join(", ")})`;
   }
 
   if (routine.returnsVoid) {
@@ -827,6 +844,7 @@ async function callRoutine(
       const sql =
         `select coalesce(json_agg(_v), '[]'::json)::text as body, count(*)::int as n from ${call} _v`;
       const r = (await tx.query<{ body: string; n: number }>(sql, params)).rows[0]!;
+      checkMaxAffected(req.prefer, r.n);
       return respondRows(r.body, r.n, {
         ...req,
         offset: 0,
@@ -838,13 +856,18 @@ async function callRoutine(
     const r = (await tx.query<{ body: string }>(sql, params)).rows[0]!;
     return new Response(req.method === "HEAD" ? null : r.body ?? "null", {
       status: 200,
-      headers: { "content-type": "application/json; charset=utf-8", "content-range": "0-0/*" },
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "content-range": `0-0/${req.prefer.count ? 1 : "*"}`,
+      },
     });
   }
   // Rows: filter, order and limit them like a table.
   const ctx = newContext(cache, req.schema, query);
   for (const v of params) ctx.params.add(v);
-  const source: Source = {
+  // Rows of a table or view: embeds follow its foreign keys, as PostgREST allows.
+  const returned = routine.returnRelation ? cache.relations.get(routine.returnRelation) : undefined;
+  const source: Source = returned ? { ...sourceOf(returned, "t0"), from: call } : {
     from: call,
     alias: "t0",
     name: routine.name,
@@ -852,11 +875,20 @@ async function callRoutine(
     columns: routine.columns as Map<string, Column>,
   };
   const root = query.levels.get("")!;
-  const where = root.filters.map((f) => filterSql(ctx, source, f));
+  const { rest, nulls } = returned
+    ? splitNullEmbedFilters(root.filters, query.select)
+    : { rest: root.filters, nulls: new Map<string, boolean>() };
+  const where = [
+    ...rest.map((f) => filterSql(ctx, source, f)),
+    ...(returned ? innerJoinFilters(ctx, source, query.select, "", nulls) : []),
+  ];
   const whereSql = where.length ? ` where ${where.join(" and ")}` : "";
+  const whereParams = ctx.params.values.length;
   const range = rootRange(root, req);
   const items = query.select.filter((s) => s.kind !== "embed");
-  const list = items.length
+  const list = returned
+    ? selectList(ctx, source, query.select, "").join(", ")
+    : items.length
     ? items.map((s) =>
       s.kind === "star"
         ? `${ident("t0")}.*`
@@ -871,11 +903,12 @@ async function callRoutine(
   const sql = `select coalesce(json_agg(_r), '[]'::json)::text as body, count(*)::int as n
     from (select ${list} from ${call} as ${ident("t0")}${whereSql}${order}${rangeSql(range)}) _r`;
   const r = (await tx.query<{ body: string; n: number }>(sql, ctx.params.values)).rows[0]!;
+  checkMaxAffected(req.prefer, r.n);
   let total: number | null = null;
   if (req.prefer.count) {
     total = (await tx.query<{ total: number }>(
       `select count(*)::int as total from ${call} as ${ident("t0")}${whereSql}`,
-      ctx.params.values,
+      ctx.params.values.slice(0, whereParams),
     )).rows[0]!.total;
   }
   if (!routine.returnsSet) {
@@ -889,14 +922,39 @@ async function callRoutine(
   return respondRows(r.body, r.n, { ...req, offset: range.offset ?? 0, total, status: 200 });
 }
 
-function pickOverload(overloads: RoutineInfo[], keys: string[]): RoutineInfo | undefined {
+/**
+ * PostgREST's overload resolution (findProc): an overload matches when the argument keys are all
+ * its parameters' names and cover its required ones; with no match, a function whose single
+ * unnamed parameter is json/jsonb takes the whole body; several matches are PGRST203 (300).
+ * `Prefer: params=single-object` picks the single json/jsonb parameter.
+ */
+function findRoutine(
+  overloads: RoutineInfo[],
+  args: Record<string, unknown>,
+  req: RequestParts,
+): { routine: RoutineInfo; wholeBody: boolean } {
+  const keys = Array.isArray(args) ? [] : Object.keys(args);
+  const isJson = (o: RoutineInfo) =>
+    o.args.length === 1 && ["json", "jsonb"].includes(o.args[0]!.type);
+  if (req.prefer.params === "single-object" || Array.isArray(args)) {
+    const single = overloads.filter(isJson);
+    if (single.length === 1) return { routine: single[0]!, wholeBody: true };
+    if (single.length > 1) throw RestError.ambiguousFunction(single);
+    throw RestError.functionNotFound(req.schema, req.name, keys);
+  }
   const given = new Set(keys);
-  const fits = overloads.filter((o) =>
-    keys.every((k) => o.args.some((a) => a.name === k)) &&
-    o.args.every((a) => a.hasDefault || given.has(a.name))
+  const matches = overloads.filter((o) =>
+    o.args.length === 0 ? keys.length === 0 : keys.every((k) => o.args.some((a) => a.name === k)) &&
+      o.args.every((a) => a.hasDefault || given.has(a.name))
   );
-  // Prefer the overload with the fewest arguments left to defaults.
-  return fits.sort((a, b) => a.args.length - b.args.length)[0];
+  if (matches.length === 1) return { routine: matches[0]!, wholeBody: false };
+  if (matches.length > 1) throw RestError.ambiguousFunction(matches);
+  const fallback = req.method === "POST"
+    ? overloads.filter((o) => isJson(o) && o.args[0]!.name === "")
+    : [];
+  if (fallback.length === 1) return { routine: fallback[0]!, wholeBody: true };
+  if (fallback.length > 1) throw RestError.ambiguousFunction(fallback);
+  throw RestError.functionNotFound(req.schema, req.name, keys);
 }
 
 /** A JSON argument as the text Postgres casts to the parameter's type. */

@@ -92,6 +92,8 @@ interface Embedding {
   /** Join condition between parent alias and target alias. */
   on: (parent: string, child: string) => string;
   toMany: boolean;
+  /** A computed relationship's rows: the function called with the parent row. */
+  from?: (parent: string) => string;
 }
 
 /** The select list of one level, as `expr as "key"` items. */
@@ -109,7 +111,7 @@ export function selectList(
     }
     if (item.kind === "column") {
       const key = item.alias ?? outputName(item.field);
-      let expr = fieldSql(source.alias, item.field);
+      let expr = columnSql(ctx, source, item.field);
       if (item.cast) expr = `(${expr})::${item.cast}`;
       out.push(`${expr} as ${ident(key)}`);
       continue;
@@ -117,7 +119,7 @@ export function selectList(
     const embedding = resolveEmbedding(ctx, source, item);
     const childPath = path ? `${path}.${item.alias ?? item.relation}` : item.alias ?? item.relation;
     const child = ctx.nextAlias();
-    const target = sourceOf(embedding.target, child);
+    const target = embeddedSource(embedding, source.alias, child);
     const level = ctx.levels.get(childPath) ?? ctx.levels.get(joinPath(path, item.relation));
     const where = [
       embedding.on(source.alias, child),
@@ -188,7 +190,7 @@ export function innerJoinFilters(
     const embedding = resolveEmbedding(ctx, source, item);
     const childPath = joinPath(path, name);
     const child = ctx.nextAlias();
-    const target = sourceOf(embedding.target, child);
+    const target = embeddedSource(embedding, source.alias, child);
     const level = ctx.levels.get(childPath);
     const where = [
       embedding.on(source.alias, child),
@@ -215,11 +217,13 @@ function resolveEmbedding(
   for (const fk of ctx.cache.foreignKeys) {
     const from = relationKey(fk.fromSchema, fk.fromTable);
     const to = relationKey(fk.toSchema, fk.toTable);
+    const self = from === to;
     // many-to-one: the parent holds the key; embedded by table name or by the FK column name.
+    // A self-reference by table name is only its one-to-many side (as PostgREST has it).
     if (from === parentKey) {
       const target = ctx.cache.relations.get(to);
       const byColumn = fk.fromColumns.length === 1 && fk.fromColumns[0] === item.relation;
-      if (target && (fk.toTable === item.relation || byColumn)) {
+      if (target && ((fk.toTable === item.relation && !self) || byColumn)) {
         candidates.push({ fk, forward: true, toMany: false, target });
       }
     }
@@ -230,16 +234,32 @@ function resolveEmbedding(
   }
   if (item.hint) {
     const hint = item.hint;
-    candidates = candidates.filter(({ fk }) =>
-      fk.name === hint || fk.fromColumns.includes(hint) || fk.toColumns.includes(hint)
+    candidates = candidates.filter(({ fk, forward }) =>
+      // A self-reference is hinted by its column only, never by the constraint's name.
+      (fk.name === hint && !(fk.fromTable === fk.toTable && fk.fromSchema === fk.toSchema)) ||
+      fk.fromColumns.includes(hint) ||
+      (forward && fk.toColumns.includes(hint))
     );
   }
-  if (candidates.length === 0) throw RestError.noRelationship(source.name, item.relation);
+  if (candidates.length === 0) {
+    const computed = computedRelationship(ctx, source, item);
+    if (computed) return computed;
+    throw RestError.noRelationship(source.name, item.relation, ctx.schema, item.hint);
+  }
   if (candidates.length > 1) {
     throw RestError.ambiguousRelationship(
       source.name,
       item.relation,
-      candidates.map(({ fk }) => fk.name),
+      candidates.map(({ fk, forward, toMany }) => {
+        const parent = `${source.name}(${(forward ? fk.fromColumns : fk.toColumns).join(", ")})`;
+        const child = `${item.relation}(${(forward ? fk.toColumns : fk.fromColumns).join(", ")})`;
+        return {
+          cardinality: forward ? "many-to-one" : toMany ? "one-to-many" : "one-to-one",
+          embedding: `${source.name} with ${item.relation}`,
+          relationship: `${fk.name} using ${parent} and ${child}`,
+          name: fk.name,
+        };
+      }),
     );
   }
   const { fk, forward, toMany, target } = candidates[0]!;
@@ -257,6 +277,40 @@ function resolveEmbedding(
   };
 }
 
+/**
+ * A computed relationship: a function of the exposed schema named like the embed, taking the
+ * parent's row type as its single argument and returning rows of a table or view (`setof t` is
+ * to-many, `t` to-one). Called with the parent row; the caller's EXECUTE and the target's
+ * SELECT privileges still apply, as in any query.
+ */
+function computedRelationship(
+  ctx: BuildContext,
+  source: Source,
+  item: Extract<SelectItem, { kind: "embed" }>,
+): Embedding | null {
+  if (source.from !== `${ident(source.schema)}.${ident(source.name)}`) return null;
+  const parentKey = relationKey(source.schema, source.name);
+  const fns = (ctx.cache.routines.get(relationKey(ctx.schema, item.relation)) ?? []).filter((f) =>
+    f.args.length === 1 && f.args[0]!.typeKey === parentKey && f.returnRelation !== null &&
+    ctx.cache.relations.has(f.returnRelation)
+  );
+  if (fns.length !== 1) return null;
+  const fn = fns[0]!;
+  return {
+    item,
+    target: ctx.cache.relations.get(fn.returnRelation!)!,
+    toMany: fn.returnsSet,
+    on: () => "true",
+    from: (parent) => `${ident(fn.schema)}.${ident(fn.name)}(${ident(parent)})`,
+  };
+}
+
+/** The source an embedding's rows come from, aliased `child`. */
+function embeddedSource(embedding: Embedding, parent: string, child: string): Source {
+  const target = sourceOf(embedding.target, child);
+  return embedding.from ? { ...target, from: embedding.from(parent) } : target;
+}
+
 /** A child whose FK columns are also its primary key (or unique) is one-to-one; else to-many. */
 function isToMany(fk: ForeignKey, child: Relation): boolean {
   const pk = child.primaryKey;
@@ -265,6 +319,42 @@ function isToMany(fk: ForeignKey, child: Relation): boolean {
 
 export function outputName(field: Field): string {
   return field.path.length ? field.path[field.path.length - 1]!.key : field.name;
+}
+
+/**
+ * A column of the source, or a computed field: a function of the exposed schema taking the
+ * source's row type as its single argument and returning a scalar (PostgREST's computed columns).
+ */
+export function columnSql(ctx: BuildContext, source: Source, field: Field): string {
+  const computed = source.columns && !source.columns.has(field.name)
+    ? computedField(ctx, source, field.name)
+    : null;
+  if (!computed) return fieldSql(source.alias, field);
+  let sql = `${computed.sql}`;
+  for (const step of field.path) {
+    const key = /^-?\d+$/.test(step.key) ? step.key : literal(step.key);
+    sql = `${sql}${step.op}${key}`;
+  }
+  return sql;
+}
+
+function computedField(
+  ctx: BuildContext,
+  source: Source,
+  name: string,
+): { sql: string; type: string } | null {
+  if (source.from !== `${ident(source.schema)}.${ident(source.name)}`) return null;
+  const key = relationKey(source.schema, source.name);
+  const fns = (ctx.cache.routines.get(relationKey(ctx.schema, name)) ?? []).filter((f) =>
+    f.args.length === 1 && f.args[0]!.typeKey === key && !f.returnsRows && !f.returnsSet &&
+    !f.returnsVoid
+  );
+  if (fns.length !== 1) return null;
+  const fn = fns[0]!;
+  return {
+    sql: `${ident(fn.schema)}.${ident(fn.name)}(${ident(source.alias)})`,
+    type: fn.returnType,
+  };
 }
 
 export function fieldSql(alias: string, field: Field): string {
@@ -319,8 +409,9 @@ const RANGE_OPS: Record<string, string> = {
   ov: "&&",
   sl: "<<",
   sr: ">>",
-  nxl: "&<",
-  nxr: "&>",
+  // nxr: does not extend to the right of (&<); nxl: does not extend to the left of (&>).
+  nxr: "&<",
+  nxl: "&>",
   adj: "-|-",
 };
 
@@ -331,13 +422,19 @@ const FTS: Record<string, string> = {
   wfts: "websearch_to_tsquery",
 };
 
-function columnType(source: Source, field: Field): { type: string; isArray: boolean } | null {
+function columnType(
+  ctx: BuildContext,
+  source: Source,
+  field: Field,
+): { type: string; isArray: boolean } | null {
   if (field.path.length) {
     const last = field.path[field.path.length - 1]!;
     return last.op === "->>" ? { type: "text", isArray: false } : { type: "jsonb", isArray: false };
   }
   const col = source.columns?.get(field.name);
   if (source.columns && !col) {
+    const computed = computedField(ctx, source, field.name);
+    if (computed) return { type: computed.type, isArray: computed.type.endsWith("[]") };
     throw RestError.of(
       400,
       "42703",
@@ -348,8 +445,8 @@ function columnType(source: Source, field: Field): { type: string; isArray: bool
 }
 
 function conditionSql(ctx: BuildContext, source: Source, c: Condition): string {
-  let lhs = fieldSql(source.alias, c.field);
-  const typed = columnType(source, c.field);
+  const typed = columnType(ctx, source, c.field);
+  let lhs = columnSql(ctx, source, c.field);
   if (c.field.path.length && c.field.path[c.field.path.length - 1]!.op === "->") {
     lhs = `(${lhs})::jsonb`;
   }
@@ -481,13 +578,13 @@ export function orderSql(ctx: BuildContext, source: Source, order: readonly Orde
         );
       }
       const child = ctx.nextAlias();
-      const target = sourceOf(embedding.target, child);
+      const target = embeddedSource(embedding, source.alias, child);
       expr = `(select ${fieldSql(child, o.field)} from ${target.from} as ${ident(child)} where ${
         embedding.on(source.alias, child)
       })`;
     } else {
-      columnType(source, o.field);
-      expr = fieldSql(source.alias, o.field);
+      columnType(ctx, source, o.field);
+      expr = columnSql(ctx, source, o.field);
     }
     const dir = o.direction ? ` ${o.direction}` : "";
     const nulls = o.nulls ? ` nulls ${o.nulls}` : "";

@@ -7,7 +7,8 @@
  */
 export interface RestErrorBody {
   code: string;
-  details: string | null;
+  /** Text, or (PGRST201) the candidate relationships. */
+  details: string | null | unknown[];
   hint: string | null;
   message: string;
 }
@@ -26,7 +27,7 @@ export class RestError extends Error {
     status: number,
     code: string,
     message: string,
-    details?: string | null,
+    details?: string | null | unknown[],
     hint?: string | null,
   ) {
     return new RestError(status, { code, details: details ?? null, hint: hint ?? null, message });
@@ -63,35 +64,61 @@ export class RestError extends Error {
   }
 
   static functionNotFound(schema: string, name: string, args: string[]) {
+    const sorted = [...args].sort();
+    const searched = sorted.length === 0
+      ? " without parameters"
+      : ` with parameter${sorted.length > 1 ? "s" : ""} ${sorted.join(", ")}`;
     return RestError.of(
       404,
       "PGRST202",
-      `Could not find the function ${schema}.${name}(${args.join(", ")}) in the schema cache`,
-      `Searched for the function ${schema}.${name}${
-        args.length ? ` with parameters ${args.join(", ")}` : " without parameters"
-      } or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
+      `Could not find the function ${schema}.${name}(${sorted.join(", ")}) in the schema cache`,
+      `Searched for the function ${schema}.${name}${searched} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
       null,
     );
   }
 
-  static noRelationship(from: string, to: string) {
+  /** PGRST203: several overloads fit the arguments. */
+  static ambiguousFunction(
+    candidates: Array<
+      { schema: string; name: string; args: Array<{ name: string; type: string }> }
+    >,
+  ) {
+    const list = candidates.map((c) =>
+      `${c.schema}.${c.name}(${c.args.map((a) => `${a.name} => ${a.type}`).join(", ")})`
+    ).join(", ");
+    return RestError.of(
+      300,
+      "PGRST203",
+      `Could not choose the best candidate function between: ${list}`,
+      null,
+      "Try renaming the parameters or the function itself in the database so function overloading can be resolved",
+    );
+  }
+
+  static noRelationship(from: string, to: string, schema: string, hint?: string) {
     return RestError.of(
       400,
       "PGRST200",
       `Could not find a relationship between '${from}' and '${to}' in the schema cache`,
-      `Searched for a foreign key relationship between '${from}' and '${to}' in the schema 'public', but no matches were found.`,
+      `Searched for a foreign key relationship between '${from}' and '${to}'${
+        hint !== undefined ? ` using the hint '${hint}'` : ""
+      } in the schema '${schema}', but no matches were found.`,
       null,
     );
   }
 
-  static ambiguousRelationship(from: string, to: string, names: string[]) {
+  static ambiguousRelationship(
+    from: string,
+    to: string,
+    found: Array<{ cardinality: string; embedding: string; relationship: string; name: string }>,
+  ) {
     return RestError.of(
       300,
       "PGRST201",
       `Could not embed because more than one relationship was found for '${from}' and '${to}'`,
-      names.join(", "),
+      found.map(({ name: _, ...detail }) => detail),
       `Try changing '${to}' to one of the following: ${
-        names.map((n) => `'${to}!${n}'`).join(", ")
+        found.map((f) => `'${to}!${f.name}'`).join(", ")
       }. Find the desired relationship in the 'details' key.`,
     );
   }

@@ -43,6 +43,10 @@ export interface FunctionArg {
   type: string;
   isArray: boolean;
   hasDefault: boolean;
+  /** A row (composite) type, passed as a JSON object. */
+  composite: boolean;
+  /** For a row type: its relation's key (`schema.name`), for computed relationships. */
+  typeKey: string | null;
 }
 
 export interface RoutineInfo {
@@ -58,6 +62,8 @@ export interface RoutineInfo {
   columns: Map<string, Column>;
   volatility: "i" | "s" | "v";
   returnsVoid: boolean;
+  /** The table or view whose rows it returns (`setof t` / `t`), as `schema.name`. */
+  returnRelation: string | null;
 }
 
 export interface SchemaCache {
@@ -185,6 +191,8 @@ export async function loadSchemaCache(
     arg_names: string[] | null;
     arg_types: string[];
     arg_is_array: boolean[];
+    arg_composite: boolean[];
+    arg_type_keys: Array<string | null>;
     arg_modes: string[] | null;
     n_defaults: number;
     return_type: string;
@@ -192,6 +200,7 @@ export async function loadSchemaCache(
     volatility: "i" | "s" | "v";
     return_typtype: string;
     return_relid: number;
+    return_relation: string | null;
     out_names: string[] | null;
     out_types: string[] | null;
   }>(
@@ -199,6 +208,8 @@ export async function loadSchemaCache(
             p.proargnames as arg_names,
             array(select format_type(t, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) t)::text[] as arg_types,
             array(select ty.typcategory = 'A' from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(t, o) join pg_type ty on ty.oid = u.t order by u.o)::boolean[] as arg_is_array,
+            array(select case when ty.typtype = 'c' then tn.nspname || '.' || ty.typname end from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(t, o) join pg_type ty on ty.oid = u.t join pg_namespace tn on tn.oid = ty.typnamespace order by u.o)::text[] as arg_type_keys,
+            array(select ty.typtype = 'c' from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(t, o) join pg_type ty on ty.oid = u.t order by u.o)::boolean[] as arg_composite,
             p.proargmodes::text[] as arg_modes,
             p.pronargdefaults::int as n_defaults,
             format_type(p.prorettype, null) as return_type,
@@ -206,6 +217,9 @@ export async function loadSchemaCache(
             p.provolatile::text as volatility,
             rt.typtype::text as return_typtype,
             rt.typrelid::int as return_relid,
+            (select rn.nspname || '.' || rc.relname from pg_class rc
+               join pg_namespace rn on rn.oid = rc.relnamespace
+              where rc.oid = rt.typrelid) as return_relation,
             null::text[] as out_names,
             null::text[] as out_types
      from pg_proc p
@@ -234,7 +248,14 @@ export async function loadSchemaCache(
       const name = names[i] ?? "";
       const isArray = f.arg_is_array[i] ?? false;
       if (mode === "i" || mode === "b" || mode === "v") {
-        inputs.push({ name, type, isArray, hasDefault: false });
+        inputs.push({
+          name,
+          type,
+          isArray,
+          hasDefault: false,
+          composite: f.arg_composite[i] ?? false,
+          typeKey: f.arg_type_keys[i] ?? null,
+        });
       }
       if (mode === "o" || mode === "b" || mode === "t") {
         outputs.set(name, column(name, type, isArray));
@@ -244,6 +265,12 @@ export async function loadSchemaCache(
       const arg = inputs[i];
       if (arg) arg.hasDefault = true;
     }
+    // As PostgREST's schema cache: a function with an unnamed parameter is callable only when
+    // that is its single parameter and of type json, jsonb, text, xml or bytea.
+    if (
+      inputs.some((a) => a.name === "") &&
+      !(inputs.length === 1 && ["json", "jsonb", "text", "xml", "bytea"].includes(inputs[0]!.type))
+    ) continue;
     let columns = outputs;
     if (columns.size === 0 && f.return_typtype === "c" && f.return_relid) {
       columns = await compositeColumns(f.return_relid);
@@ -259,6 +286,7 @@ export async function loadSchemaCache(
       columns,
       volatility: f.volatility,
       returnsVoid: f.return_type === "void",
+      returnRelation: f.return_relation,
     };
     const key = relationKey(f.schema, f.name);
     routines.set(key, [...(routines.get(key) ?? []), info]);

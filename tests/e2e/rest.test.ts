@@ -268,6 +268,16 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
           `agents?name=eq.${"%00".repeat(10)}`,
           "agents?id=eq.%F0%9F%98%80",
           "agents?select=id::text;drop table agents",
+          "agents?select=id::text)from%20agents--",
+          "agents?select=metadata->>x');drop%20table%20agents--",
+          `agents?select=${encodeURIComponent('"a""b":id,"c\\"d"')}`,
+          "agents?order=metadata->>'x');--.desc",
+          "agents?select=*,organizations!inner!left!x(*)",
+          "agents?id=in.(%22unterminated)",
+          "agents?id=cs.{1,2",
+          "agents?or=(id.eq.1,and(name.eq.x)",
+          "agents?offset=-1",
+          "rpc/hybrid_search?query_text=x&match_count=abc",
         ];
         for (const path of cases) {
           const response = await fetch(`${stack.apiUrl}/rest/v1/${path}`, {
@@ -280,6 +290,38 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
           );
           assert.equal(typeof body.code, "string");
           assert.equal(typeof body.message, "string");
+        }
+        // Many filters are a valid (if slow) query: answered, not a crash.
+        const many = await fetch(
+          `${stack.apiUrl}/rest/v1/agents?${"name=eq.x&".repeat(2000)}select=id`,
+          { headers: { apikey: stack.anonKey, Authorization: `Bearer ${stack.serviceRoleKey}` } },
+        );
+        assert.deepEqual([many.status, await many.json()], [200, []]);
+        for (
+          const [path, body] of [
+            ["conversations?on_conflict=id)%20do%20nothing;--", [{ title: "x" }]],
+            ["conversations?columns=title,%22x%22%22y%22", [{ title: "x" }]],
+            ["conversations?columns=title)%20select%201;--", [{ title: "x" }]],
+            ["conversations", [{ title: "x" }, { agent_id: "y" }]],
+            ["conversations", [[1], [2]]],
+            ["rpc/hybrid_search", { query_text: { deep: ["x"] }, match_count: [1, 2] }],
+          ] as const
+        ) {
+          const response = await fetch(`${stack.apiUrl}/rest/v1/${path}`, {
+            method: "POST",
+            headers: {
+              apikey: stack.anonKey,
+              Authorization: `Bearer ${stack.serviceRoleKey}`,
+              "content-type": "application/json",
+              Prefer: "resolution=merge-duplicates",
+            },
+            body: JSON.stringify(body),
+          });
+          const text = await response.text();
+          assert.ok(
+            response.status >= 400 && response.status < 500,
+            `POST ${path.slice(0, 60)}: ${response.status} ${text.slice(0, 200)}`,
+          );
         }
         const long = await alice.rpc("hybrid_search", {
           query_text: "word ".repeat(100_000),
@@ -335,6 +377,225 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
         assert.equal(duplicate.error?.code, "23505");
       },
     );
+
+    // A small schema of its own for the grammar's corners: two FKs to one table, a
+    // self-reference, computed fields and relationships, overloads, and what anon may not touch.
+    await stack.session.exec(`
+      create table public.fx_people (name text primary key, age int);
+      create table public.fx_pairs (
+        id int primary key,
+        first_person text not null references public.fx_people,
+        second_person text references public.fx_people
+      );
+      create table public.fx_tree (id int primary key, parent_id int references public.fx_tree, label text);
+      create table public.fx_secret (id int primary key, person text references public.fx_people, secret text);
+      insert into public.fx_people values ('ann', 30), ('bob', 40), ('cid', 50);
+      insert into public.fx_pairs values (1, 'ann', 'bob'), (2, 'ann', null), (3, 'bob', 'cid');
+      insert into public.fx_tree values (1, null, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1');
+      insert into public.fx_secret values (1, 'ann', 'the secret');
+      create function public.fx_pairs_of(p public.fx_people) returns setof public.fx_pairs
+        language sql stable as 'select * from public.fx_pairs where first_person = p.name';
+      create function public.fx_greeting(p public.fx_people) returns text
+        language sql stable as $$select 'Hi ' || p.name$$;
+      create function public.fx_echo(a int) returns int language sql as 'select a';
+      create function public.fx_echo(b text) returns text language sql as 'select b';
+      create function public.fx_ambiguous() returns int language sql as 'select 1';
+      create function public.fx_ambiguous(x int default 2) returns int language sql as 'select x';
+      create function public.fx_sum(xs int[]) returns int
+        language sql as 'select sum(x)::int from unnest(xs) x';
+      create function public.fx_keys(doc jsonb) returns setof text
+        language sql as 'select jsonb_object_keys(doc) order by 1';
+      create function public.fx_noop() returns void language sql as '';
+      create function public.fx_age_of(p public.fx_people) returns int language sql as 'select p.age';
+      create function public.fx_whole(jsonb) returns jsonb language sql as 'select $1';
+      create function public.fx_private() returns int language sql as 'select 42';
+      create function public.fx_secret_of(p public.fx_people) returns setof public.fx_secret
+        language sql stable as 'select * from public.fx_secret where person = p.name';
+      grant select on public.fx_people, public.fx_pairs, public.fx_tree to anon, authenticated, service_role;
+      grant insert, update, delete on public.fx_people to service_role;
+      grant all on public.fx_secret to service_role;
+      grant execute on function public.fx_pairs_of, public.fx_greeting, public.fx_echo(int),
+        public.fx_echo(text), public.fx_ambiguous(), public.fx_ambiguous(int), public.fx_sum,
+        public.fx_keys, public.fx_noop, public.fx_age_of, public.fx_whole, public.fx_secret_of
+        to anon, authenticated, service_role;
+      notify pgrst, 'reload schema';
+    `);
+
+    await t.step("two FKs to one table need a hint (PGRST201); hints, !left", async () => {
+      const ambiguous = await anon.from("fx_pairs").select("id, fx_people(name)");
+      assert.equal(ambiguous.status, 300);
+      assert.equal(ambiguous.error?.code, "PGRST201");
+      assert.deepEqual(ambiguous.error?.details, [
+        {
+          cardinality: "many-to-one",
+          embedding: "fx_pairs with fx_people",
+          relationship:
+            "fx_pairs_first_person_fkey using fx_pairs(first_person) and fx_people(name)",
+        },
+        {
+          cardinality: "many-to-one",
+          embedding: "fx_pairs with fx_people",
+          relationship:
+            "fx_pairs_second_person_fkey using fx_pairs(second_person) and fx_people(name)",
+        },
+      ]);
+      assert.equal(
+        ambiguous.error?.hint,
+        "Try changing 'fx_people' to one of the following: 'fx_people!fx_pairs_first_person_fkey', " +
+          "'fx_people!fx_pairs_second_person_fkey'. Find the desired relationship in the 'details' key.",
+      );
+      const hinted = await anon.from("fx_pairs")
+        .select(
+          "id, first:fx_people!first_person(name), second:fx_people!fx_pairs_second_person_fkey!left(name)",
+        )
+        .order("id");
+      assert.equal(hinted.error, null, JSON.stringify(hinted.error));
+      assert.deepEqual(hinted.data, [
+        { id: 1, first: { name: "ann" }, second: { name: "bob" } },
+        { id: 2, first: { name: "ann" }, second: null },
+        { id: 3, first: { name: "bob" }, second: { name: "cid" } },
+      ]);
+      const reverse = await anon.from("fx_people")
+        .select("name, fx_pairs!first_person(id)").eq("name", "ann");
+      assert.deepEqual(reverse.data, [{ name: "ann", fx_pairs: [{ id: 1 }, { id: 2 }] }]);
+    });
+
+    await t.step("a self-reference: by table name the children, by column the parent", async () => {
+      const children = await anon.from("fx_tree").select("id, fx_tree(id)").eq("id", 1).single();
+      assert.equal(children.error, null, JSON.stringify(children.error));
+      assert.deepEqual(children.data, { id: 1, fx_tree: [{ id: 2 }, { id: 3 }] });
+      const parent = await anon.from("fx_tree").select("id, parent:parent_id(label)").eq("id", 4)
+        .single();
+      assert.deepEqual(parent.data, { id: 4, parent: { label: "a" } });
+      const byColumnHint = await anon.from("fx_tree").select("id, fx_tree!parent_id(id)").eq(
+        "id",
+        2,
+      ).single();
+      assert.deepEqual(byColumnHint.data, { id: 2, fx_tree: [{ id: 4 }] });
+      const byName = await anon.from("fx_tree").select("id, fx_tree!fx_tree_parent_id_fkey(id)");
+      assert.equal(byName.status, 400);
+      assert.equal(byName.error?.code, "PGRST200");
+      assert.equal(
+        byName.error?.details,
+        "Searched for a foreign key relationship between 'fx_tree' and 'fx_tree' using the hint " +
+          "'fx_tree_parent_id_fkey' in the schema 'public', but no matches were found.",
+      );
+    });
+
+    await t.step("nested embeds with filters, order and limit; count with !inner", async () => {
+      const nested = await anon.from("fx_people")
+        .select("name, fx_pairs!first_person(id, second:fx_people!second_person(name, age))")
+        .eq("name", "ann")
+        .order("id", { referencedTable: "fx_pairs", ascending: false })
+        .limit(1, { referencedTable: "fx_pairs" });
+      assert.equal(nested.error, null, JSON.stringify(nested.error));
+      assert.deepEqual(nested.data, [{ name: "ann", fx_pairs: [{ id: 2, second: null }] }]);
+      const filtered = await anon.from("fx_people")
+        .select("name, fx_pairs!first_person(id)")
+        .gt("fx_pairs.id", 1)
+        .order("name");
+      assert.deepEqual(filtered.data, [
+        { name: "ann", fx_pairs: [{ id: 2 }] },
+        { name: "bob", fx_pairs: [{ id: 3 }] },
+        { name: "cid", fx_pairs: [] },
+      ]);
+      const inner = await anon.from("fx_people")
+        .select("name, fx_pairs!first_person!inner(id)", { count: "exact" })
+        .gt("fx_pairs.id", 2);
+      assert.equal(inner.error, null, JSON.stringify(inner.error));
+      assert.equal(inner.count, 1, "the count honours the !inner filter");
+      assert.deepEqual(inner.data, [{ name: "bob", fx_pairs: [{ id: 3 }] }]);
+    });
+
+    await t.step("computed fields and computed relationships", async () => {
+      const { data, error } = await anon.from("fx_people")
+        .select("name, fx_greeting, fx_pairs_of(id)")
+        .eq("fx_greeting", "Hi ann");
+      assert.equal(error, null, JSON.stringify(error));
+      assert.deepEqual(data, [{
+        name: "ann",
+        fx_greeting: "Hi ann",
+        fx_pairs_of: [{ id: 1 }, { id: 2 }],
+      }]);
+    });
+
+    await t.step("rpc: arrays, JSON, rows, setof scalars, void, overloads", async () => {
+      assert.deepEqual((await anon.rpc("fx_sum", { xs: [1, 2, 3] })).data, 6);
+      assert.deepEqual((await anon.rpc("fx_keys", { doc: { b: 1, a: { c: 2 } } })).data, [
+        "a",
+        "b",
+      ]);
+      assert.deepEqual((await anon.rpc("fx_age_of", { p: { name: "zed", age: 7 } })).data, 7);
+      assert.deepEqual((await anon.rpc("fx_whole", { any: ["thing"] })).data, { any: ["thing"] });
+      const noop = await anon.rpc("fx_noop");
+      assert.equal(noop.error, null);
+      assert.equal(noop.status, 204);
+      assert.equal((await anon.rpc("fx_echo", { a: 5 })).data, 5);
+      assert.equal((await anon.rpc("fx_echo", { b: "five" })).data, "five");
+      assert.equal((await anon.rpc("fx_sum", { xs: [4] }, { get: true })).error?.code, undefined);
+      const ambiguous = await anon.rpc("fx_ambiguous");
+      assert.equal(ambiguous.status, 300);
+      assert.equal(ambiguous.error?.code, "PGRST203");
+      assert.equal(
+        ambiguous.error?.message,
+        "Could not choose the best candidate function between: public.fx_ambiguous(), " +
+          "public.fx_ambiguous(x => integer)",
+      );
+      const unknown = await anon.rpc("fx_echo", { c: 1 });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.error?.code, "PGRST202");
+      assert.equal(
+        unknown.error?.details,
+        "Searched for the function public.fx_echo with parameter c or with a single unnamed " +
+          "json/jsonb parameter, but no matches were found in the schema cache.",
+      );
+      const counted = await anon.rpc("fx_sum", { xs: [1] }, { count: "exact" });
+      assert.equal(counted.count, 1);
+    });
+
+    await t.step("single and max-affected on writes roll back", async () => {
+      const none = await service.from("fx_people").update({ age: 1 }).eq("name", "nobody")
+        .select().maybeSingle();
+      assert.equal(none.error, null);
+      assert.equal(none.data, null);
+      // .single() asks for one object: PostgREST answers 406 and rolls the update back.
+      // (.maybeSingle() checks on the client in postgrest-js 2.x, after the write, as on hosted.)
+      const two = await service.from("fx_people").update({ age: 1 }).in("name", ["ann", "bob"])
+        .select().single();
+      assert.equal(two.status, 406);
+      assert.equal(two.error?.code, "PGRST116");
+      const capped = await fetch(`${stack.apiUrl}/rest/v1/fx_people?age=gt.0`, {
+        method: "PATCH",
+        headers: {
+          apikey: stack.anonKey,
+          Authorization: `Bearer ${stack.serviceRoleKey}`,
+          "content-type": "application/json",
+          Prefer: "handling=strict, max-affected=2",
+        },
+        body: JSON.stringify({ age: 2 }),
+      });
+      assert.equal(capped.status, 400);
+      assert.equal((await capped.json()).code, "PGRST124");
+      const ages = await service.from("fx_people").select("age").order("name");
+      assert.deepEqual(ages.data, [{ age: 30 }, { age: 40 }, { age: 50 }], "nothing changed");
+    });
+
+    await t.step("embedding, computed relationships and RPC never pass a grant", async () => {
+      const embed = await anon.from("fx_people").select("name, fx_secret(secret)");
+      assert.equal(embed.status, 401);
+      assert.equal(embed.error?.code, "42501");
+      const computed = await alice.from("fx_people").select("name, fx_secret_of(secret)");
+      assert.equal(computed.status, 403);
+      assert.equal(computed.error?.code, "42501");
+      const inner = await anon.from("fx_people").select("name, fx_secret!inner(id)");
+      assert.equal(inner.error?.code, "42501");
+      const rpc = await alice.rpc("fx_private");
+      assert.equal(rpc.status, 403);
+      assert.equal(rpc.error?.code, "42501");
+      const viaCast = await anon.from("fx_people").select("name, fx_secret::text");
+      assert.ok(viaCast.status >= 400 && viaCast.status < 500, `cast: ${viaCast.status}`);
+      assert.equal(viaCast.data, null);
+    });
   } finally {
     await stack.stop();
   }

@@ -86,3 +86,9 @@ Deno.test("checkText() refuses text over the limit with payload_too_large, count
   // The limit applies to the cleaned text: invisible padding does not count.
   assert.equal(checkText("ok" + "\u200B".repeat(50), { maxChars: 2 }), "ok");
 });
+
+Deno.test("cleanText() handles long runs of blanks anywhere in a line", () => {
+  assert.equal(cleanText(" ".repeat(50_000) + "a"), "a");
+  assert.equal(cleanText("a" + " ".repeat(50_000) + "b"), "a b");
+  assert.equal(cleanText("a" + " ".repeat(50_000) + "\nb"), "a\nb");
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encode } from "gpt-tokenizer/encoding/o200k_base";
 import { countTokens, truncateToTokens } from "../../supabase/functions/_shared/text/tokens.ts";
 
 Deno.test("countTokens() counts o200k_base tokens, zero for empty text", () => {
@@ -29,4 +30,17 @@ Deno.test("truncateToTokens() never ends in half a character", () => {
     assert.ok(!cut.includes("\uFFFD"), `max ${max}: ${cut}`);
     assert.ok(countTokens(cut) <= max);
   }
+});
+
+Deno.test("long runs (hostile input) are counted and cut piecewise: prefixes, within the budget", () => {
+  for (const text of ["x".repeat(50_000), " ".repeat(50_000) + "a", "\t ".repeat(30_000) + "b"]) {
+    const count = countTokens(text);
+    assert.ok(count > 0);
+    const cut = truncateToTokens(text, 100);
+    assert.ok(text.startsWith(cut), "a cut is a prefix");
+    assert.ok(countTokens(cut) <= 100, "and fits the budget");
+  }
+  // Ordinary text is unaffected by the cutting: words and indentation are far below its length.
+  const prose = "The quick brown fox jumps over the lazy dog.\n    Indented line.\n".repeat(200);
+  assert.equal(countTokens(prose), encode(prose, { disallowedSpecial: new Set() }).length);
 });

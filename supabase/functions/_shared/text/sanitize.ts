@@ -32,7 +32,9 @@ const ZWJ_OUTSIDE_EMOJI =
   /(?<!\p{Extended_Pictographic}\uFE0F?)\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
 const UNICODE_SPACES = /[\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
 const INNER_SPACE_RUNS = /(?<=\S) {2,}/g;
-const TRAILING_BLANKS = /[ \t]+$/gm;
+// Anchored at the start of a run (the lookbehind): without it, a long run of blanks that does
+// not end a line is retried from every position, quadratic in its length.
+const TRAILING_BLANKS = /(?<![ \t])[ \t]+$/gm;
 const BLANK_LINE_RUNS = /\n{3,}/g;
 
 /** Normalise text as described in this module's header; pure and idempotent. */

@@ -110,12 +110,15 @@ export interface WaitOptions {
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
+type CallInit = { method?: "GET" | "POST"; body?: unknown; headers?: Record<string, string> };
+
 export function createAgentClient(supabase: InvokeCapable) {
-  const call = async <T>(
+  /** One call: the parsed body and the HTTP status of a success, else an AgentBackendError. */
+  const send = async <T>(
     name: string,
-    init: { method?: "GET" | "POST"; body?: unknown; headers?: Record<string, string> },
+    init: CallInit,
     options: CallOptions = {},
-  ): Promise<T> => {
+  ): Promise<{ data: T; status: number }> => {
     const { data, error, response } = await supabase.functions.invoke<T>(name, {
       method: init.method ?? "POST",
       ...(init.body === undefined ? {} : { body: init.body }),
@@ -129,19 +132,70 @@ export function createAgentClient(supabase: InvokeCapable) {
         status: response?.status ?? 0,
       });
     }
-    return data as T;
+    // A success without a response object (a bare FunctionsClient stand-in) counts as 200.
+    return { data: data as T, status: response?.status ?? 200 };
+  };
+  const call = async <T>(name: string, init: CallInit, options: CallOptions = {}): Promise<T> =>
+    (await send<T>(name, init, options)).data;
+
+  const getExecution = (id: string, options: CallOptions = {}): Promise<ExecutionResponse> =>
+    call(`execute-agent/executions/${encodeURIComponent(id)}`, { method: "GET" }, options);
+
+  const waitForExecution = async (
+    id: string,
+    options: WaitOptions = {},
+  ): Promise<ExecutionResponse> => {
+    const interval = options.intervalMs ?? 1_000;
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    for (;;) {
+      const execution = await getExecution(id, options.signal ? { signal: options.signal } : {});
+      if (TERMINAL.has(execution.status)) return execution;
+      if (Date.now() + interval > deadline) {
+        throw new AgentBackendError(
+          "upstream_timeout",
+          `Execution "${id}" is still ${execution.status}`,
+          { status: 504, details: { status: execution.status } },
+        );
+      }
+      await sleep(interval, options.signal);
+    }
+  };
+
+  /**
+   * An execute-agent call in sync or stream mode. With an Idempotency-Key whose first request
+   * is still running, the function answers 202 (the accepted run) instead: wait for that run to
+   * end, then ask again, and the function answers as it does for any ended run (the answer, or
+   * the run's error).
+   */
+  const execute = async <T>(
+    mode: "sync" | "stream",
+    body: Omit<ExecuteAgentRequest, "mode">,
+    options: ExecuteOptions,
+  ): Promise<T> => {
+    const init = { body: { ...body, mode }, ...idempotency(options) };
+    const first = await send<T | ExecuteAgentAccepted>("execute-agent", init, options);
+    if (first.status !== 202) return first.data as T;
+    const accepted = first.data as ExecuteAgentAccepted;
+    await waitForExecution(accepted.execution_id, options.signal ? { signal: options.signal } : {});
+    const again = await send<T | ExecuteAgentAccepted>("execute-agent", init, options);
+    if (again.status === 202) {
+      throw new AgentBackendError("invalid_response", "The ended run was answered as accepted", {
+        status: 202,
+      });
+    }
+    return again.data as T;
   };
 
   return {
-    /** `POST execute-agent` (sync): runs the agent and answers with the completed execution. */
+    /**
+     * `POST execute-agent` (sync): runs the agent and answers with the completed execution. The
+     * replay of an Idempotency-Key whose run is still going waits for it.
+     */
     executeAgent(
       body: Omit<ExecuteAgentRequest, "mode"> & { mode?: "sync" },
       options: ExecuteOptions = {},
     ): Promise<ExecuteAgentResponse> {
-      return call("execute-agent", {
-        body: { ...body, mode: "sync" },
-        ...idempotency(options),
-      }, options);
+      return execute("sync", body, options);
     },
 
     /** `POST execute-agent` (async): queues the run; poll with `waitForExecution` or subscribe. */
@@ -158,15 +212,13 @@ export function createAgentClient(supabase: InvokeCapable) {
     /**
      * `POST execute-agent` (stream): the answer as it is written, as typed events: `delta`s,
      * then one `done` (the sync answer). An `error` event is thrown as an AgentBackendError.
+     * The replay of an Idempotency-Key whose run is still going waits for it, then yields `done`.
      */
     async *streamAgent(
       body: Omit<ExecuteAgentRequest, "mode">,
       options: ExecuteOptions = {},
     ): AsyncGenerator<Exclude<ExecuteAgentStreamEvent, { type: "error" }>> {
-      const response = await call<Response>("execute-agent", {
-        body: { ...body, mode: "stream" },
-        ...idempotency(options),
-      }, options);
+      const response = await execute<Response>("stream", body, options);
       if (!(response instanceof Response) || !response.body) {
         throw new AgentBackendError("invalid_response", "Expected an event stream");
       }
@@ -195,9 +247,7 @@ export function createAgentClient(supabase: InvokeCapable) {
     },
 
     /** `GET execute-agent/executions/<id>`: the caller's execution (404 for anyone else's). */
-    getExecution(id: string, options: CallOptions = {}): Promise<ExecutionResponse> {
-      return call(`execute-agent/executions/${encodeURIComponent(id)}`, { method: "GET" }, options);
-    },
+    getExecution,
 
     /** `POST execute-agent/executions/<id>/cancel`: cancels a pending or running execution. */
     cancelExecution(id: string, options: CallOptions = {}): Promise<ExecutionResponse> {
@@ -205,25 +255,7 @@ export function createAgentClient(supabase: InvokeCapable) {
     },
 
     /** Polls an execution until it is completed, failed or cancelled. */
-    async waitForExecution(id: string, options: WaitOptions = {}): Promise<ExecutionResponse> {
-      const interval = options.intervalMs ?? 1_000;
-      const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-      for (;;) {
-        const execution = await this.getExecution(
-          id,
-          options.signal ? { signal: options.signal } : {},
-        );
-        if (TERMINAL.has(execution.status)) return execution;
-        if (Date.now() + interval > deadline) {
-          throw new AgentBackendError(
-            "upstream_timeout",
-            `Execution "${id}" is still ${execution.status}`,
-            { status: 504, details: { status: execution.status } },
-          );
-        }
-        await sleep(interval, options.signal);
-      }
-    },
+    waitForExecution,
 
     /** `POST message-preprocess`: clean, redact, embed and (by default) store messages. */
     preprocessMessages(

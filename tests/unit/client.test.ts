@@ -27,13 +27,41 @@ const DONE = {
 const encoder = new TextEncoder();
 const sse = (event: unknown) => encoder.encode(`data: ${JSON.stringify(event)}\n\n`);
 
-/** What the fake function answers, chosen by the request's `input`. */
+/** What the fake function answers, chosen by the request's `input` (or path). */
 function serve(onStreamCancelled: () => void) {
+  // An Idempotency-Key's run that is still going for the first answers and polls.
+  let replays = 0;
+  let polls = 0;
   return Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (request) => {
     const url = new URL(request.url);
     const body = request.method === "POST" ? await request.json() : {};
     const events = { "content-type": "text/event-stream" };
     switch (body.input ?? url.pathname) {
+      case "replay": {
+        assert.equal(request.headers.get("idempotency-key"), "key-1");
+        if (replays++ % 2 === 0) {
+          polls = 0;
+          return Response.json({
+            execution_id: EXECUTION,
+            conversation_id: DONE.conversation_id,
+            status: "running",
+          }, { status: 202 });
+        }
+        const { type: _, ...answer } = DONE;
+        return body.mode === "stream"
+          ? new Response(sse(DONE), { headers: events })
+          : Response.json(answer);
+      }
+      case `/execute-agent/executions/${EXECUTION}`:
+        return Response.json({
+          ...DONE,
+          agent_id: AGENT,
+          status: ++polls < 2 ? "running" : "completed",
+          error: null,
+          created_at: new Date().toISOString(),
+          started_at: null,
+          completed_at: null,
+        });
       case "answer":
         return new Response(
           new ReadableStream({
@@ -168,6 +196,22 @@ Deno.test("the typed client on what functions and gateways answer", async (t) =>
         ["upstream_timeout", "The model took too long", "req-stream"],
       );
     });
+
+    await t.step(
+      "the replay of an Idempotency-Key whose run is going waits for it (sync and stream)",
+      async () => {
+        // Methods work detached from the client object, as callbacks get them.
+        const { executeAgent, streamAgent, waitForExecution } = agents;
+        const request = { agent_id: AGENT, input: "replay" };
+        const answer = await executeAgent(request, { idempotencyKey: "key-1" });
+        const { type: _, ...expected } = DONE;
+        assert.deepEqual(answer, expected);
+        const events = await collect(streamAgent(request, { idempotencyKey: "key-1" }));
+        assert.deepEqual(events, [DONE]);
+        const ended = await waitForExecution(EXECUTION, { intervalMs: 10 });
+        assert.equal(ended.status, "completed");
+      },
+    );
 
     await t.step("429: code, details and Retry-After in seconds", async () => {
       const error = await agents.executeAgent({ agent_id: AGENT, input: "limited" })

@@ -83,6 +83,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   const columnTypes = new Map<string, Array<{ name: string; type: string }>>();
   const primaryKeys = new Map<string, string[]>();
   const rlsEnabled = new Map<string, boolean>();
+  const fullIdentity = new Map<string, boolean>();
   let nextBindingId = 1;
   let draining: Promise<void> | null = null;
   let again = false;
@@ -118,9 +119,12 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   async function tableInfo(schema: string, table: string) {
     const key = `${schema}.${table}`;
     if (!columnTypes.has(key)) {
-      const rows = await session.query<{ name: string; type: string; pk: boolean; rls: boolean }>(
+      const rows = await session.query<
+        { name: string; type: string; pk: boolean; rls: boolean; full: boolean }
+      >(
         `select a.attname as name, t.typname as type,
-                coalesce(a.attnum = any(i.indkey::int2[]), false) as pk, c.relrowsecurity as rls
+                coalesce(a.attnum = any(i.indkey::int2[]), false) as pk, c.relrowsecurity as rls,
+                c.relreplident = 'f' as full
          from pg_attribute a
          join pg_class c on c.oid = a.attrelid
          join pg_namespace n on n.oid = c.relnamespace
@@ -133,12 +137,32 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       columnTypes.set(key, rows.rows.map((r) => ({ name: r.name, type: r.type })));
       primaryKeys.set(key, rows.rows.filter((r) => r.pk).map((r) => r.name));
       rlsEnabled.set(key, rows.rows[0]?.rls ?? false);
+      fullIdentity.set(key, rows.rows[0]?.full ?? false);
     }
     return {
       columns: columnTypes.get(key)!,
       primaryKey: primaryKeys.get(key)!,
       rls: rlsEnabled.get(key)!,
+      fullIdentity: fullIdentity.get(key)!,
     };
+  }
+
+  /**
+   * The columns `role` may select on the table (column privileges, as hosted's apply_rls
+   * checks them); none means the subscriber gets nothing of the table, not even DELETEs.
+   */
+  async function selectableColumns(role: string, schema: string, table: string) {
+    if (!API_ROLES.has(role)) return new Set<string>();
+    const rows = await session.query<{ name: string }>(
+      `select a.attname as name
+       from pg_attribute a
+       join pg_class c on c.oid = a.attrelid
+       join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $2 and c.relname = $3 and a.attnum > 0 and not a.attisdropped
+         and has_column_privilege($1::name, c.oid, a.attnum, 'SELECT')`,
+      [role, schema, table],
+    );
+    return new Set(rows.rows.map((r) => r.name));
   }
 
   /** Whether `claims` may read the row with this primary key now (RLS and grants decide). */
@@ -150,7 +174,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     record: Record<string, unknown>,
   ): Promise<boolean> {
     if (claims.role === "service_role") return true;
-    if (!primaryKey.length) return false;
+    if (!API_ROLES.has(claims.role) || !primaryKey.length) return false;
     const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
     const where = primaryKey.map((k, i) => `${q(k)}::text = $${i + 1}`).join(" and ");
     try {
@@ -172,30 +196,48 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   }
 
   async function deliver(changes: Change[]) {
+    // Column privileges by role and table, for this batch.
+    const selectable = new Map<string, Promise<Set<string>>>();
+    const columnsFor = (role: string, schema: string, table: string) => {
+      const key = `${role}\u0000${schema}\u0000${table}`;
+      if (!selectable.has(key)) selectable.set(key, selectableColumns(role, schema, table));
+      return selectable.get(key)!;
+    };
     for (const change of changes) {
+      let info: Awaited<ReturnType<typeof tableInfo>> | null = null;
       const subscribers: Array<{ client: Client; channel: Channel; ids: number[] }> = [];
       for (const client of clients) {
         for (const channel of client.channels.values()) {
-          const ids = channel.bindings.filter((b) => matches(b, change)).map((b) => b.id);
+          const candidates = channel.bindings.filter((b) => matchesTable(b, change));
+          if (!candidates.length) continue;
+          info ??= await tableInfo(change.schema, change.table);
+          // The old record as hosted has it: the primary key only, unless the table has
+          // REPLICA IDENTITY FULL and no RLS. Filters on a DELETE see only that record, so a
+          // filter cannot probe columns of rows the subscriber may not read.
+          const seen = visibleOld(change, info);
+          const ids = candidates.filter((b) => matchesFilter(b, change, seen)).map((b) => b.id);
           if (ids.length) subscribers.push({ client, channel, ids });
         }
       }
-      if (!subscribers.length) continue;
-      const info = await tableInfo(change.schema, change.table);
+      if (!subscribers.length || !info) continue;
       for (const { client, channel, ids } of subscribers) {
+        const role = channel.claims.role;
+        const allowed = role === "service_role"
+          ? null
+          : await columnsFor(role, change.schema, change.table);
+        if (allowed && allowed.size === 0) continue; // no SELECT on the table: nothing at all
         let record = change.record ?? {};
-        let oldRecord = change.oldRecord ?? {};
-        if (change.type === "DELETE") {
-          if (info.rls) oldRecord = pick(oldRecord, info.primaryKey);
-          if (info.rls && channel.claims.role !== "service_role" && !info.primaryKey.length) {
-            continue;
-          }
-        } else if (
+        let oldRecord = visibleOld(change, info);
+        if (
+          change.type !== "DELETE" &&
           !(await canSee(channel.claims, change.schema, change.table, info.primaryKey, record))
         ) continue;
-        if (change.type === "UPDATE" && info.rls) oldRecord = pick(oldRecord, info.primaryKey);
         if (change.type === "INSERT") oldRecord = {};
         if (change.type === "DELETE") record = {};
+        if (allowed) {
+          record = pick(record, [...allowed]);
+          oldRecord = pick(oldRecord, [...allowed]);
+        }
         send(client, {
           join_ref: channel.joinRef,
           ref: null,
@@ -624,13 +666,28 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   };
 }
 
-function matches(b: Binding, change: Change): boolean {
+const API_ROLES = new Set(["anon", "authenticated", "service_role"]);
+
+/** The old record a subscriber may get: the primary key only unless REPLICA IDENTITY FULL without RLS. */
+function visibleOld(
+  change: Change,
+  info: { primaryKey: string[]; rls: boolean; fullIdentity: boolean },
+): Record<string, unknown> {
+  const old = change.oldRecord ?? {};
+  return info.fullIdentity && !info.rls ? old : pick(old, info.primaryKey);
+}
+
+function matchesTable(b: Binding, change: Change): boolean {
   if (b.event !== "*" && b.event !== change.type) return false;
   if (b.schema !== "*" && b.schema !== change.schema) return false;
   if (b.table && b.table !== "*" && b.table !== change.table) return false;
+  return true;
+}
+
+function matchesFilter(b: Binding, change: Change, visibleOldRecord: Record<string, unknown>) {
   if (!b.filter) return true;
-  const row = change.type === "DELETE" ? change.oldRecord : change.record;
-  if (!row) return false;
+  const row = change.type === "DELETE" ? visibleOldRecord : change.record;
+  if (!row || !(b.filter.column in row)) return false;
   const actual = row[b.filter.column];
   const value = b.filter.value;
   const cmp = (x: unknown, y: string) => {

@@ -14,6 +14,7 @@ import {
   AgentEmbeddingsPayload,
   DocumentEmbeddingsPayload,
   FileProcessingPayload,
+  MAX_SEARCH_QUERY_CHARS,
   ProcessFileRequest,
   type ProcessFileResponse,
   SearchRequest,
@@ -26,6 +27,7 @@ import type { UserClaims } from "../_shared/auth.ts";
 import { validate } from "../_shared/http/validate.ts";
 import { type Job, type JobContext, mountJobsRoute, RetryLater } from "../_shared/jobs.ts";
 import { enforceRateLimit } from "../_shared/rate-limit.ts";
+import { checkText } from "../_shared/text/sanitize.ts";
 import { embedAgentDescription, embedDocumentSections } from "./embed.ts";
 import { mark, processUpload, unknownFile } from "./process-file.ts";
 import { searchDocuments } from "./search.ts";
@@ -79,6 +81,8 @@ export function createApp(deps: Deps, options: { fileTimeLimitMs?: number } = {}
   app.post("/search", auth, validate("json", SearchRequest), async (c) => {
     const claims = c.get("claims");
     const input = c.req.valid("json");
+    // A query empty once cleaned is refused before it counts against the rate limit.
+    checkText(input.query, { maxChars: MAX_SEARCH_QUERY_CHARS, field: "query" });
     // The plan of an organization the caller belongs to counts; else the free plan's limit.
     const organizationId = await memberOrganization(claims, input.filter.organization_id, deps);
     await deps.db.asService((tx) =>

@@ -37,7 +37,8 @@ Deno.test({
     const fake: FakeOpenAI = await startFakeOpenAI({ mode: "ok" });
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      // A wire port, so the suite also runs with FUNCTIONS_MODE=isolated (CI's second pass).
+      dbPort: 0,
       dataDir: null,
       workers: false,
       functionLogLevel: "error",

@@ -22,7 +22,8 @@ Deno.test({
   async fn() {
     const stack = await startStack({
       apiPort: 0,
-      dbPort: null,
+      // A wire port, so the suite also runs with FUNCTIONS_MODE=isolated (CI's second pass).
+      dbPort: 0,
       dataDir: null,
       workers: false,
       functionLogLevel: "error",

@@ -13,7 +13,9 @@
  * - `broadcast` (with `self` and `ack`) and `presence` (track, untrack, state and diff), and the
  *   REST endpoints `POST /realtime/v1/api/broadcast` (batch) and `.../api/broadcast/<topic>/events/<event>`.
  * - A token that expires closes its channels with the hosted system message.
- * - Bounded memory: a socket whose unsent bytes pass MAX_BUFFERED_BYTES is closed (1008).
+ * - Bounded memory: a socket whose unsent bytes pass MAX_BUFFERED_BYTES is closed (1008); a
+ *   frame larger than MAX_FRAME_BYTES closes its socket (1009); changes reach a subscriber only
+ *   with SELECT on the table (column grants strip the columns it lacks).
  *
  * Not emulated: private channels (Realtime Authorization on realtime.messages), broadcast
  * replay and persistence, `postgres_changes` column selection; joins that ask for them get an
@@ -29,6 +31,8 @@ import { decodeFrame, encodeFrame, type Message } from "./frames.ts";
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Channels one socket may join. */
 const MAX_CHANNELS_PER_SOCKET = 100;
+/** The largest frame a client may send (hosted's default max payload, 3000 KB). */
+const MAX_FRAME_BYTES = 3000 * 1024;
 
 interface Binding {
   id: number;
@@ -580,6 +584,14 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     socket.binaryType = "arraybuffer";
     socket.onopen = () => clients.add(client);
     socket.onmessage = (event) => {
+      const size = typeof event.data === "string"
+        ? event.data.length
+        : (event.data as ArrayBuffer).byteLength;
+      if (size > MAX_FRAME_BYTES) {
+        // Presence state and fan-out copies would hold it: refuse it, as hosted does.
+        socket.close(1009, "Payload too large");
+        return;
+      }
       let message: Message | null;
       try {
         message = decodeFrame(event.data, vsn);

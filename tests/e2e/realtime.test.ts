@@ -309,6 +309,25 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
       },
     );
 
+    await t.step("a frame larger than the payload limit closes its socket", async () => {
+      const url = `${
+        stack.apiUrl.replace(/^http/, "ws")
+      }/realtime/v1/websocket?apikey=${stack.anonKey}&vsn=1.0.0`;
+      const socket = new WebSocket(url);
+      await new Promise((resolve, reject) => {
+        socket.onopen = resolve;
+        socket.onerror = reject;
+      });
+      const closed = new Promise<number>((resolve) => (socket.onclose = (e) => resolve(e.code)));
+      socket.send(JSON.stringify({
+        topic: "realtime:big",
+        event: "broadcast",
+        payload: { event: "x", payload: "x".repeat(4 * 1024 * 1024) },
+        ref: "1",
+      }));
+      assert.equal(await closed, 1009);
+    });
+
     await t.step("a token that expires closes its channel", async () => {
       const token = await new SignJWT({
         role: "authenticated",

@@ -10,7 +10,12 @@
  * inside this client's transaction and no other party's Parse lands between this client's Parse
  * and Bind. A client that leaves or goes quiet while holding the lease is rolled back.
  */
-import { type Lease, type Session, SessionClosedError } from "../postgres/session.ts";
+import {
+  isSessionBusy,
+  type Lease,
+  type Session,
+  SessionClosedError,
+} from "../postgres/session.ts";
 import {
   authenticationCleartextPassword,
   authenticationOk,
@@ -56,6 +61,8 @@ export interface ClientContext {
   session: Session;
   password: string;
   idleInTransactionTimeoutMs: number;
+  /** How long a client waits for the session before an error (SQLSTATE 57P03); null = forever. */
+  waitTimeoutMs: number | null;
   parameters: ServerParameters;
   log: (event: WireLogEvent) => void;
 }
@@ -75,6 +82,13 @@ const STRAY_COPY_MESSAGES: ReadonlySet<string> = new Set(["d", "c", "f"]);
 const NAMED_MESSAGES: ReadonlySet<string> = new Set(["P", "B", "D", "C", "E"]);
 
 const FLUSH = 0x48;
+const SYNC = 0x53;
+
+/**
+ * SQLSTATE of the error a client gets when it waited for the session longer than the bound
+ * (cannot_connect_now: "the database cannot serve you now"); functions map it to a 503.
+ */
+const SESSION_BUSY_SQLSTATE = "57P03";
 
 /** NotificationResponse is dropped: LISTEN/NOTIFY is not supported over the wire (see server.ts). */
 const DROP_NOTIFICATIONS: ReadonlySet<string> = new Set(["A"]);
@@ -114,6 +128,8 @@ export class WireClient {
   /** An emulated COPY FROM STDIN: the query and the data received so far. */
   #copyIn: { query: Uint8Array; data: Uint8Array[] } | null = null;
   #lease: Lease | null = null;
+  /** After a busy answer to a frame without Sync: messages are dropped until the next Sync. */
+  #discardUntilSync = false;
   /** The session-state party of this client (see session.ts, rule 3). */
   readonly #party: string;
   #closing = false;
@@ -363,6 +379,15 @@ export class WireClient {
     if (this.#ready === 0) return;
     const frames = this.#pending.splice(0, this.#ready);
     this.#ready = 0;
+    if (this.#discardUntilSync) {
+      // As the backend does after an error in an extended-protocol exchange.
+      const sync = frames.findIndex((bytes) => bytes[0] === SYNC);
+      if (sync < 0) return;
+      frames.splice(0, sync + 1);
+      this.#discardUntilSync = false;
+      await this.#write(readyForQuery("I"));
+      if (frames.length === 0) return;
+    }
     // A Flush with nothing before it has nothing to flush (PGlite answers in full at once), and
     // running it would make this client hold the session until its next Sync.
     if (this.#lease === null && frames.every((bytes) => bytes[0] === FLUSH)) return;
@@ -374,11 +399,43 @@ export class WireClient {
    * The lease is released when the answer ends in ReadyForQuery 'I' and kept otherwise.
    */
   async #execute(frames: Uint8Array, drop: ReadonlySet<string>): Promise<void> {
-    const lease = await this.#holdLease();
+    let lease: Lease;
+    try {
+      lease = await this.#holdLease();
+    } catch (error) {
+      if (!isSessionBusy(error)) throw error;
+      await this.#answerBusy(frames, error.message, drop === DROP_NOTIFICATIONS_AND_COPY_IN);
+      return;
+    }
     const out = await lease.execRaw(frames);
     const scan = scanBackend(out, drop);
     if (scan.ready === "I") this.#releaseLease();
     await this.#write(scan.bytes);
+  }
+
+  /**
+   * The answer to frames that could not get the session within the wait bound: an error for each
+   * exchange, as if its first statement failed, each closed by ReadyForQuery (the client holds no
+   * transaction, or it would hold the session). An exchange left open (a Flush) makes the client
+   * skip to its Sync, as the backend would.
+   */
+  async #answerBusy(frames: Uint8Array, message: string, copy: boolean): Promise<void> {
+    this.#log("warn", "Wire client gave up waiting for the session", { error: message });
+    const error = errorResponse({ severity: "ERROR", code: SESSION_BUSY_SQLSTATE, message });
+    // An emulated COPY FROM STDIN (its query, data and CopyDone) is one exchange.
+    const types = copy ? ["Q"] : messageTypes(frames);
+    const out: Uint8Array[] = [];
+    let open = false;
+    for (const type of types) {
+      if (!open) out.push(error);
+      open = true;
+      if (type === "S" || type === "Q" || type === "F") {
+        out.push(readyForQuery("I"));
+        open = false;
+      }
+    }
+    if (open) this.#discardUntilSync = true;
+    await this.#write(concatBytes(out));
   }
 
   // ---- Lease --------------------------------------------------------------------------------
@@ -387,7 +444,7 @@ export class WireClient {
     if (this.#lease !== null) return this.#lease;
     const lease = await this.#ctx.session.lease(this.#owner(), {
       party: this.#party,
-      waitTimeoutMs: null,
+      waitTimeoutMs: this.#ctx.waitTimeoutMs,
     });
     if (this.#closing) {
       lease.release();
@@ -546,4 +603,14 @@ function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.NotConnected;
+}
+
+/** The type letters of the messages in concatenated frontend bytes. */
+function messageTypes(bytes: Uint8Array): string[] {
+  const types: string[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at + 5 <= bytes.length; at += 1 + view.getInt32(at + 1)) {
+    types.push(String.fromCharCode(bytes[at]!));
+  }
+  return types;
 }

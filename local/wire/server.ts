@@ -50,6 +50,12 @@ export interface WireServerOptions {
   password?: string;
   /** How long a client may hold the session without sending anything; default 60 000 ms. */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * How long a client waits for the session before its statement fails with SQLSTATE 57P03;
+   * default null, waiting as a Postgres client expects (postgres.js cannot survive an error in
+   * the type lookup it runs first on a new connection, which would end an isolated function).
+   */
+  waitTimeoutMs?: number | null;
   onLog?: (event: WireLogEvent) => void;
 }
 
@@ -69,6 +75,7 @@ export async function startWireServer(options: WireServerOptions): Promise<WireS
     session: options.session,
     password: options.password ?? "postgres",
     idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 60_000,
+    waitTimeoutMs: options.waitTimeoutMs ?? null,
     parameters: await readServerParameters(options.session),
     log: options.onLog ?? (() => {}),
   };

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { openDatabase } from "../../local/postgres/database.ts";
 import { isSessionBusy, type SessionLogEvent } from "../../local/postgres/session.ts";
-import { startWireServer, type WireServer } from "../../local/wire/server.ts";
+import { startWireServer } from "../../local/wire/server.ts";
 
 const migrationsDir = await Deno.makeTempDir();
 await Deno.writeTextFile(
@@ -21,14 +21,14 @@ await Deno.writeTextFile(
 const { session } = await openDatabase({ migrationsDir });
 
 async function withClients(
-  fn: (a: postgres.Sql, b: postgres.Sql, server: WireServer) => Promise<void>,
+  fn: (a: postgres.Sql, b: postgres.Sql, url: string) => Promise<void>,
 ): Promise<void> {
-  const server = await startWireServer({ session, port: 0 });
+  const server = await startWireServer({ session, port: 0, waitTimeoutMs: 400 });
   const url = `postgresql://postgres:postgres@127.0.0.1:${server.port}/postgres`;
   const a = postgres(url, { max: 1, onnotice: () => {}, prepare: false });
   const b = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await fn(a, b, server);
+    await fn(a, b, url);
   } finally {
     await Promise.all([a.end(), b.end()]);
     await server.close();
@@ -111,7 +111,7 @@ Deno.test("a client idle in a transaction: API callers get session_busy after th
   const logs: SessionLogEvent[] = [];
   session.setWaitPolicy({ waitTimeoutMs: 400, waitLogIntervalMs: 100, log: (e) => logs.push(e) });
   try {
-    await withClients(async (a) => {
+    await withClients(async (a, _b, url) => {
       const reserved = await a.reserve();
       try {
         await reserved`begin`;
@@ -128,7 +128,19 @@ Deno.test("a client idle in a transaction: API callers get session_busy after th
           ),
           JSON.stringify(logs),
         );
-        await reserved`rollback`;
+        // Another wire client, with the server's optional bound, gets an error instead of
+        // waiting; its connection stays usable.
+        const other = postgres(url, { max: 1, onnotice: () => {}, fetch_types: false });
+        try {
+          const refused = await other`select 1`.then(() => null, (e) => e);
+          assert.equal(refused?.code, "57P03", String(refused));
+          assert.match(refused.message, /local database is busy/);
+          await reserved`rollback`;
+          const [row] = await other`select 2 as n`;
+          assert.equal(row!.n, 2);
+        } finally {
+          await other.end();
+        }
       } finally {
         reserved.release();
       }

@@ -155,6 +155,14 @@ function fromSqlState(error: PostgresErrorLike): AppError | null {
   if (code === "42501") {
     return new AppError("forbidden", error.message, { cause: error });
   }
+  // cannot_connect_now: the database cannot serve now (the local stack's session is held by
+  // someone else past the wait bound, or a server starting up): retry later.
+  if (code === "57P03") {
+    return new AppError("unavailable", error.message, {
+      cause: error,
+      headers: { "Retry-After": "5" },
+    });
+  }
   if (code === "57014") {
     return new AppError("upstream_timeout", "The database query timed out", { cause: error });
   }

@@ -72,9 +72,15 @@ interface Prefer {
   /** `handling=strict` with `max-affected=n`: more rows written (or returned by RPC) fail. */
   maxAffected?: number;
   strict?: boolean;
+  tx?: "commit" | "rollback";
 }
 
-type MediaType = "json" | "object" | "csv" | "stripped";
+/** Carries a response out of a transaction that `Prefer: tx=rollback` rolls back. */
+class RollbackWith {
+  constructor(readonly response: Response) {}
+}
+
+type MediaType = "json" | "object" | "object-stripped" | "csv" | "stripped";
 
 /** Builds the Hono app the gateway mounts at /rest/v1. */
 export function createRestApp(options: RestOptions): Hono {
@@ -158,9 +164,17 @@ export function createRestApp(options: RestOptions): Hono {
               maxRows: options.maxRows,
               request,
             });
+        const respond = async (response: Response) => {
+          // `Prefer: tx=rollback` as PostgREST honours it: only where the authenticator role's
+          // pgrst.db_tx_end allows the override (hosted's default, commit, ignores it).
+          if (prefer.tx !== "rollback" || !(await txOverrideAllowed(tx))) return response;
+          response.headers.set("preference-applied", "tx=rollback");
+          throw new RollbackWith(response);
+        };
         try {
-          return await run(cacheNow);
+          return await respond(await run(cacheNow));
         } catch (error) {
+          if (error instanceof RollbackWith) throw error;
           // Unknown to the cache: it may be new. Reload once (PostgREST needs a NOTIFY for that).
           if (
             error instanceof RestError &&
@@ -168,16 +182,30 @@ export function createRestApp(options: RestOptions): Hono {
           ) {
             const version = cacheVersion;
             const fresh = await loadCache(tx, true);
-            if (cacheVersion !== version) return await run(fresh);
+            if (cacheVersion !== version) return await respond(await run(fresh));
           }
           throw error;
         }
       }, `rest:${method} ${path}`);
     } catch (error) {
+      if (error instanceof RollbackWith) return error.response;
       return errorResponse(error, c.req.raw, log);
     }
   });
   return app;
+}
+
+/** Whether the authenticator role's `pgrst.db_tx_end` ends in `-allow-override`. */
+async function txOverrideAllowed(tx: SessionHandle): Promise<boolean> {
+  const { rows } = await tx.query<{ value: string | null }>(
+    `select (select o.option_value
+               from pg_db_role_setting s
+               join pg_roles r on r.oid = s.setrole
+               cross join lateral pg_options_to_table(s.setconfig) o
+              where r.rolname = 'authenticator' and o.option_name = 'pgrst.db_tx_end'
+              limit 1) as value`,
+  );
+  return /-allow-override$/.test(rows[0]?.value ?? "");
 }
 
 function errorResponse(error: unknown, request: Request, log: WorkerLog): Response {
@@ -258,6 +286,7 @@ function parsePrefer(header: string | null): Prefer {
     } else if (key === "missing" && value === "default") prefer.missing = "default";
     else if (key === "params" && value === "single-object") prefer.params = "single-object";
     else if (key === "handling") prefer.strict = value === "strict";
+    else if (key === "tx" && (value === "commit" || value === "rollback")) prefer.tx = value;
     else if (key === "max-affected" && /^\d{1,9}$/.test(value)) prefer.maxAffected = Number(value);
   }
   return prefer;
@@ -269,7 +298,7 @@ function mediaType(accept: string | null): MediaType {
   for (const t of types) {
     const base = t.split(";")[0]!.trim();
     if (base === "application/vnd.pgrst.object+json" || base === "application/vnd.pgrst.object") {
-      return "object";
+      return t.includes("nulls=stripped") ? "object-stripped" : "object";
     }
     if (base === "application/vnd.pgrst.array+json" && t.includes("nulls=stripped")) {
       return "stripped";
@@ -485,10 +514,11 @@ function respondRows(
     opts.method === "GET" && opts.total !== null && n < opts.total && status === 200 &&
     (opts.offset > 0 || n > 0)
   ) status = 206;
-  if (opts.media === "object") {
+  if (opts.media === "object" || opts.media === "object-stripped") {
     if (n !== 1) throw RestError.singular(n);
     headers["content-type"] = "application/vnd.pgrst.object+json; charset=utf-8";
-    const single = JSON.stringify((JSON.parse(body) as unknown[])[0]);
+    const row = (JSON.parse(body) as unknown[])[0];
+    const single = JSON.stringify(opts.media === "object-stripped" ? stripNulls(row) : row);
     return new Response(opts.method === "HEAD" ? null : single, { status, headers });
   }
   if (opts.media === "csv") {
@@ -516,12 +546,25 @@ function stripNulls(value: unknown): unknown {
 function toCsv(rows: Array<Record<string, unknown>>): string {
   if (!rows.length) return "";
   const keys = Object.keys(rows[0]!);
+  // As PostgREST's CSV: JSON as Postgres prints jsonb, quoted when it holds a separator,
+  // a quote, a line break or a space.
   const cell = (v: unknown) => {
     if (v === null || v === undefined) return "";
-    const s = typeof v === "object" ? JSON.stringify(v) : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    const s = typeof v === "object" ? jsonbText(v) : String(v);
+    return /[",\n\r ]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   return [keys.join(","), ...rows.map((r) => keys.map((k) => cell(r[k])).join(","))].join("\n");
+}
+
+/** JSON as Postgres's jsonb output spells it (`{"a": 1, "b": [1, 2]}`). */
+function jsonbText(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(jsonbText).join(", ")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${
+      Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${jsonbText(v)}`).join(", ")
+    }}`;
+  }
+  return JSON.stringify(value);
 }
 
 function writableColumns(
@@ -574,7 +617,9 @@ async function writeAndRespond(
     const headers: Record<string, string> = {
       "content-range": `*/${req.prefer.count ? affected : "*"}`,
     };
-    if (req.media === "object" && affected !== 1) throw RestError.singular(affected);
+    if ((req.media === "object" || req.media === "object-stripped") && affected !== 1) {
+      throw RestError.singular(affected);
+    }
     return new Response(null, { status: req.method === "POST" ? 201 : 204, headers });
   }
   const ctx = newContext(cache, req.schema, query);

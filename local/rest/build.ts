@@ -117,6 +117,8 @@ export function selectList(
       continue;
     }
     const embedding = resolveEmbedding(ctx, source, item);
+    // `rel()`: embedded for filtering only (`!inner`, `rel=not.is.null`), left out of the output.
+    if (item.select.length === 0 && !item.spread) continue;
     const childPath = path ? `${path}.${item.alias ?? item.relation}` : item.alias ?? item.relation;
     const child = ctx.nextAlias();
     const target = embeddedSource(embedding, source.alias, child);

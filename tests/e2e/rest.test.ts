@@ -580,6 +580,60 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       assert.deepEqual(ages.data, [{ age: 30 }, { age: 40 }, { age: 50 }], "nothing changed");
     });
 
+    await t.step("Prefer: tx=rollback only where pgrst.db_tx_end allows it", async () => {
+      const update = (age: number) =>
+        fetch(`${stack.apiUrl}/rest/v1/fx_people?name=eq.cid`, {
+          method: "PATCH",
+          headers: {
+            apikey: stack.anonKey,
+            Authorization: `Bearer ${stack.serviceRoleKey}`,
+            "content-type": "application/json",
+            Prefer: "return=representation, tx=rollback",
+          },
+          body: JSON.stringify({ age }),
+        });
+      const ageOfCid = async () =>
+        (await service.from("fx_people").select("age").eq("name", "cid").single()).data!.age;
+      // Hosted's default (commit) ignores the preference.
+      const committed = await update(51);
+      assert.equal(committed.headers.get("preference-applied"), null);
+      assert.deepEqual(await committed.json(), [{ name: "cid", age: 51 }]);
+      assert.equal(await ageOfCid(), 51);
+      await stack.session.exec(
+        "alter role authenticator set pgrst.db_tx_end to 'commit-allow-override'",
+      );
+      const rolledBack = await update(52);
+      assert.equal(rolledBack.headers.get("preference-applied"), "tx=rollback");
+      assert.deepEqual(await rolledBack.json(), [{ name: "cid", age: 52 }]);
+      assert.equal(await ageOfCid(), 51, "the update was rolled back");
+      await stack.session.exec("alter role authenticator reset pgrst.db_tx_end");
+    });
+
+    await t.step("CSV, stripped nulls on one object, and rel() left out", async () => {
+      await stack.session.exec(
+        "create table public.fx_csv (id int primary key, doc jsonb, note text); " +
+          "grant select on public.fx_csv to anon; " +
+          `insert into public.fx_csv values (1, '{"b": [1, 2], "a": "x y"}', 'two words'), ` +
+          "(2, null, 'plain'); notify pgrst, 'reload schema'",
+      );
+      const csv = await anon.from("fx_csv").select("*").order("id").csv();
+      assert.equal(
+        csv.data,
+        'id,doc,note\n1,"{""a"": ""x y"", ""b"": [1, 2]}","two words"\n2,,plain',
+      );
+      const stripped = await fetch(`${stack.apiUrl}/rest/v1/fx_csv?id=eq.2`, {
+        headers: {
+          apikey: stack.anonKey,
+          Accept: "application/vnd.pgrst.object+json;nulls=stripped",
+        },
+      });
+      assert.deepEqual(await stripped.json(), { id: 2, note: "plain" });
+      const filterOnly = await anon.from("fx_people").select("name, fx_pairs!first_person!inner()")
+        .order("name");
+      assert.equal(filterOnly.error, null, JSON.stringify(filterOnly.error));
+      assert.deepEqual(filterOnly.data, [{ name: "ann" }, { name: "bob" }]);
+    });
+
     await t.step("embedding, computed relationships and RPC never pass a grant", async () => {
       const embed = await anon.from("fx_people").select("name, fx_secret(secret)");
       assert.equal(embed.status, 401);

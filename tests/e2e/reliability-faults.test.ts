@@ -46,7 +46,8 @@ Deno.test({
         JOB_SECRET,
         OPENAI_API_KEY: "sk-test-reliability",
         OPENAI_BASE_URL: fake.url,
-        AI_TIMEOUT_MS: "1000",
+        // Well above an answer of the fake under a loaded CI machine, well below "slow".
+        AI_TIMEOUT_MS: "2500",
         AI_MAX_RETRIES: "1",
       },
     });
@@ -133,7 +134,7 @@ Deno.test({
               }),
             );
             assert.equal(added.status, 200, JSON.stringify(added.body));
-            fake.setMode(mode, { delayMs: 3000, retryAfterSeconds: 0 });
+            fake.setMode(mode, { delayMs: 8000, retryAfterSeconds: 0 });
             const before = await footprint();
             const asked = fake.requests.length;
             assert.deepEqual(await exercise([status]), []);

@@ -545,16 +545,44 @@ create table supabase_migrations.seed_files (
 -- [api] auto_expose_new_tables = false (the default for projects created after 2026-05-30):
 -- new tables, sequences and functions in public are no longer granted to the API roles.
 -- The local stack sets local_stack.auto_expose_new_tables from supabase/config.toml.
+-- Nothing at all, as the README says: not TRUNCATE, TRIGGER, REFERENCES or MAINTAIN on tables,
+-- not UPDATE on sequences (hosted keeps those in its default ACLs), and not EXECUTE through
+-- PUBLIC on functions. Postgres grants that last one globally and per-schema default privileges
+-- cannot take a global grant away (a global revoke would also strip pgvector's operators, which
+-- `create extension` makes as postgres), so an event trigger revokes it from each new function in
+-- public. Migrations still revoke from PUBLIC themselves, as they must on hosted.
 -- ---------------------------------------------------------------------------------------------
+create function extensions.local_stack_revoke_public_execute() returns event_trigger
+language plpgsql
+as $$
+declare
+  cmd record;
+begin
+  for cmd in select * from pg_event_trigger_ddl_commands() loop
+    if not cmd.in_extension
+       and cmd.schema_name = 'public'
+       and cmd.command_tag in ('CREATE FUNCTION', 'CREATE PROCEDURE')
+    then
+      execute format('revoke execute on %s %s from public',
+        case cmd.command_tag when 'CREATE PROCEDURE' then 'procedure' else 'function' end,
+        cmd.object_identity);
+    end if;
+  end loop;
+end
+$$;
+
 do $$
 begin
   if coalesce(current_setting('local_stack.auto_expose_new_tables', true), 'false') <> 'true' then
     alter default privileges for role postgres in schema public
-      revoke select, insert, update, delete on tables from anon, authenticated, service_role;
+      revoke all on tables from anon, authenticated, service_role;
     alter default privileges for role postgres in schema public
-      revoke usage, select on sequences from anon, authenticated, service_role;
+      revoke all on sequences from anon, authenticated, service_role;
     alter default privileges for role postgres in schema public
-      revoke execute on functions from anon, authenticated, service_role;
+      revoke all on functions from anon, authenticated, service_role;
+    create event trigger local_stack_revoke_public_execute on ddl_command_end
+      when tag in ('CREATE FUNCTION', 'CREATE PROCEDURE')
+      execute function extensions.local_stack_revoke_public_execute();
   end if;
 end
 $$;

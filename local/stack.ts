@@ -31,6 +31,7 @@ import {
 import { createGateway, type Handler, PUBLISHABLE_KEY, SECRET_KEY } from "./gateway.ts";
 import { loadKeys, type LocalKeys, type UserTokenAlg } from "./keys.ts";
 import { type BootEvent, openDatabase } from "./postgres/database.ts";
+import { secureDataDir } from "./data-dir.ts";
 import type { Session } from "./postgres/session.ts";
 import { startRealtime } from "./realtime/server.ts";
 import { createRestApp } from "./rest/app.ts";
@@ -152,7 +153,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     if (dataDir) {
       if (options.reset) await Deno.remove(dataDir, { recursive: true }).catch(ignoreNotFound);
-      await Deno.mkdir(dataDir, { recursive: true });
+      // 0700, umask 077, and what an earlier run left tightened (local/data-dir.ts).
+      await secureDataDir(dataDir);
       const release = await lockDataDir(dataDir);
       cleanups.push(release);
     }

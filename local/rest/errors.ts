@@ -71,7 +71,9 @@ export class RestError extends Error {
     return RestError.of(
       404,
       "PGRST202",
-      `Could not find the function ${schema}.${name}(${sorted.join(", ")}) in the schema cache`,
+      `Could not find the function ${schema}.${name}${
+        sorted.length === 0 ? " without parameters" : `(${sorted.join(", ")})`
+      } in the schema cache`,
       `Searched for the function ${schema}.${name}${searched} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
       null,
     );
@@ -80,10 +82,23 @@ export class RestError extends Error {
   /** PGRST203: several overloads fit the arguments. */
   static ambiguousFunction(
     candidates: Array<
-      { schema: string; name: string; args: Array<{ name: string; type: string }> }
+      {
+        schema: string;
+        name: string;
+        args: Array<{ name: string; type: string }>;
+        argTypeOids: number[];
+      }
     >,
   ) {
-    const list = candidates.map((c) =>
+    // Listed as PostgREST lists them: by their argument types' OIDs.
+    const byTypes = (a: number[], b: number[]) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        if (a[i] !== b[i]) return a[i]! - b[i]!;
+      }
+      return a.length - b.length;
+    };
+    const sorted = [...candidates].sort((a, b) => byTypes(a.argTypeOids, b.argTypeOids));
+    const list = sorted.map((c) =>
       `${c.schema}.${c.name}(${c.args.map((a) => `${a.name} => ${a.type}`).join(", ")})`
     ).join(", ");
     return RestError.of(

@@ -64,6 +64,8 @@ export interface RoutineInfo {
   returnsVoid: boolean;
   /** The table or view whose rows it returns (`setof t` / `t`), as `schema.name`. */
   returnRelation: string | null;
+  /** The input arguments' type OIDs (PGRST203 lists candidates in their order). */
+  argTypeOids: number[];
 }
 
 export interface SchemaCache {
@@ -201,6 +203,7 @@ export async function loadSchemaCache(
     return_typtype: string;
     return_relid: number;
     return_relation: string | null;
+    arg_oids: number[];
     out_names: string[] | null;
     out_types: string[] | null;
   }>(
@@ -212,6 +215,7 @@ export async function loadSchemaCache(
             array(select ty.typtype = 'c' from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) with ordinality u(t, o) join pg_type ty on ty.oid = u.t order by u.o)::boolean[] as arg_composite,
             p.proargmodes::text[] as arg_modes,
             p.pronargdefaults::int as n_defaults,
+            p.proargtypes::oid[]::int8[] as arg_oids,
             format_type(p.prorettype, null) as return_type,
             p.proretset as returns_set,
             p.provolatile::text as volatility,
@@ -287,6 +291,7 @@ export async function loadSchemaCache(
       volatility: f.volatility,
       returnsVoid: f.return_type === "void",
       returnRelation: f.return_relation,
+      argTypeOids: (f.arg_oids ?? []).map(Number),
     };
     const key = relationKey(f.schema, f.name);
     routines.set(key, [...(routines.get(key) ?? []), info]);

@@ -549,6 +549,11 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
         "Searched for the function public.fx_echo with parameter c or with a single unnamed " +
           "json/jsonb parameter, but no matches were found in the schema cache.",
       );
+      const noArgs = await anon.rpc("fx_sum");
+      assert.equal(
+        noArgs.error?.message,
+        "Could not find the function public.fx_sum without parameters in the schema cache",
+      );
       const counted = await anon.rpc("fx_sum", { xs: [1] }, { count: "exact" });
       assert.equal(counted.count, 1);
     });

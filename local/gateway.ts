@@ -11,6 +11,7 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { AuthError, errorResponse as authErrorResponse } from "./auth/errors.ts";
+import { authLimits } from "./auth/limits.ts";
 import type { LocalFunction } from "./functions.ts";
 import type { LocalKeys } from "./keys.ts";
 import type { WorkerLog } from "./workers/log.ts";
@@ -87,6 +88,8 @@ export function createGateway(options: GatewayOptions): Handler {
     ],
   });
   gateway.use("/auth/v1/*", platformCors);
+  // Body limit and GoTrue's rate limits (local/auth/limits.ts).
+  gateway.use("/auth/v1/*", authLimits());
   gateway.use("/storage/v1/*", platformCors);
   gateway.route("/auth/v1", options.auth);
   gateway.route("/storage/v1", options.storage);

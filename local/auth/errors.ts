@@ -36,10 +36,13 @@ export type AuthErrorCode =
   | "session_busy"
   | "otp_expired"
   | "otp_disabled"
+  /** Rate limits and the body limit in front of the emulator (local/auth/limits.ts). */
+  | "over_request_rate_limit"
+  | "request_too_large"
   /** An endpoint the emulator does not implement (passkeys, OAuth server, Web3, ...). */
   | "not_found";
 
-export type AuthErrorStatus = 400 | 401 | 403 | 404 | 405 | 422 | 500 | 503;
+export type AuthErrorStatus = 400 | 401 | 403 | 404 | 405 | 413 | 422 | 429 | 500 | 503;
 
 /** An error GoTrue would answer with: status, code and the message auth-js shows. */
 export class AuthError extends Error {

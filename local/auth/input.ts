@@ -89,7 +89,8 @@ const MAX_DEPTH = 64;
 
 /**
  * Refuses what Postgres cannot store, so that it is a 400 and not a failed statement: a NUL
- * character in any string (text and jsonb cannot hold U+0000) and absurdly deep nesting.
+ * character or a lone UTF-16 surrogate in any string (text and jsonb cannot hold them) and
+ * absurdly deep nesting.
  */
 function checkStorable(value: unknown, depth = 0): void {
   if (depth > MAX_DEPTH) {
@@ -98,6 +99,10 @@ function checkStorable(value: unknown, depth = 0): void {
   if (typeof value === "string") {
     if (value.includes("\0")) {
       throw badRequest("validation_failed", "Request body contains a NUL character (\\u0000)");
+    }
+    // Postgres text and jsonb cannot hold a lone UTF-16 surrogate (the statement would fail).
+    if (!value.isWellFormed()) {
+      throw badRequest("validation_failed", "Request body contains a lone UTF-16 surrogate");
     }
   } else if (Array.isArray(value)) {
     for (const item of value) checkStorable(item, depth + 1);

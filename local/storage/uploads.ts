@@ -18,6 +18,7 @@ import {
 } from "@remix-run/multipart-parser";
 import type { BlobStore } from "./blobs.ts";
 import { ERRORS } from "./errors.ts";
+import { checkJsonValue } from "./json.ts";
 
 /** An upload received and stored as a blob, not yet recorded in storage.objects. */
 export interface IncomingFile {
@@ -142,12 +143,16 @@ function parseUserMetadata(json: string | null | undefined): Record<string, unkn
   if (new TextEncoder().encode(json).length > MAX_USER_METADATA_BYTES) {
     throw ERRORS.entityTooLarge("user_metadata");
   }
+  let value: unknown;
   try {
-    const value = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+    value = JSON.parse(json);
   } catch {
     return {};
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  // Deeper than upstream would matter: here it reaches PGlite, whose stack it can exhaust.
+  checkJsonValue(value, "user_metadata");
+  return value as Record<string, unknown>;
 }
 
 function decodeBase64(value: string | null): string | null {

@@ -607,7 +607,15 @@ async function writeAndRespond(
   rel: Relation,
   query: ParsedQuery,
   req: RequestParts,
-  write: { sql: string; params: unknown[]; status: number; ctes?: string; returning?: string },
+  write: {
+    sql: string;
+    params: unknown[];
+    status: number;
+    ctes?: string;
+    returning?: string;
+    /** The number of rows an upsert updated: 200 instead of `status` when any. */
+    updatedSql?: string;
+  },
 ): Promise<Response> {
   const wantsRows = req.prefer.return === "representation" || req.prefer.return === "headers-only";
   if (!wantsRows && !write.ctes) {
@@ -631,10 +639,13 @@ async function writeAndRespond(
     select coalesce(json_agg(_r), '[]'::json)::text as body, count(*)::int as n,
            (select coalesce(json_agg(json_build_object(${
     rel.primaryKey.map((k) => `${lit(k)}, pk.${ident(k)}`).join(", ") || "'_', null"
-  })), '[]'::json)::text from pgrst_source pk) as keys
+  })), '[]'::json)::text from pgrst_source pk) as keys,
+           ${write.updatedSql ?? "0"} as updated
     from (select ${list} from pgrst_source as ${ident("t0")}) _r`;
-  const result = (await tx.query<{ body: string; n: number; keys: string }>(sql, ctx.params.values))
-    .rows[0]!;
+  const result = (await tx.query<{ body: string; n: number; keys: string; updated: number }>(
+    sql,
+    ctx.params.values,
+  )).rows[0]!;
   checkMaxAffected(req.prefer, result.n);
   let location: string | undefined;
   if (req.method === "POST" && rel.primaryKey.length) {
@@ -656,7 +667,7 @@ async function writeAndRespond(
     method: req.method,
     offset: 0,
     total: req.prefer.count ? result.n : null,
-    status: write.status,
+    status: result.updated > 0 ? 200 : write.status,
     ...(location ? { location } : {}),
   });
 }
@@ -722,8 +733,25 @@ async function insert(
       headers: { "content-type": "application/json; charset=utf-8", "content-range": "*/0" },
     });
   }
-  // PostgREST answers a merging upsert 200 (rows may have been updated), other inserts 201.
-  const status = req.prefer.resolution === "merge-duplicates" ? 200 : 201;
+  // A merging upsert that returns rows answers 200 when it updated a row, 201 when it only
+  // inserted (PostgREST's statuses); the rows say which through xmax.
+  const wantsRows = req.prefer.return === "representation" || req.prefer.return === "headers-only";
+  const status = 201;
+  if (req.prefer.resolution === "merge-duplicates" && wantsRows) {
+    const parts = statements.map((s, i) =>
+      `i${i} as (${s} returning *, (xmax::text <> '0') as pgrst_updated)`
+    );
+    const union = statements.map((_, i) => `select * from i${i}`).join(" union all ");
+    const cols = [...rel.columns.keys()].map(ident).join(", ");
+    return await writeAndRespond(tx, cache, rel, query, req, {
+      sql: "",
+      params,
+      status,
+      ctes: `${parts.join(", ")}, pgrst_write as (${union}), ` +
+        `pgrst_source as (select ${cols} from pgrst_write)`,
+      updatedSql: "(select count(*)::int from pgrst_write where pgrst_updated)",
+    });
+  }
   if (statements.length === 1) {
     return await writeAndRespond(tx, cache, rel, query, req, {
       sql: statements[0]!,
@@ -732,7 +760,6 @@ async function insert(
     });
   }
   // Several key sets with missing=default: one insert each, results unioned.
-  const wantsRows = req.prefer.return === "representation" || req.prefer.return === "headers-only";
   if (!wantsRows) {
     let affected = 0;
     for (const [i, s] of statements.entries()) {

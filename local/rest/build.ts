@@ -301,7 +301,7 @@ function computedRelationship(
   return {
     item,
     target: ctx.cache.relations.get(fn.returnRelation!)!,
-    toMany: fn.returnsSet,
+    toMany: fn.returnsSet && !fn.rowsOne,
     on: () => "true",
     from: (parent) => `${ident(fn.schema)}.${ident(fn.name)}(${ident(parent)})`,
   };

@@ -66,6 +66,8 @@ export interface RoutineInfo {
   returnRelation: string | null;
   /** The input arguments' type OIDs (PGRST203 lists candidates in their order). */
   argTypeOids: number[];
+  /** `setof` declared `rows 1`: a to-one computed relationship, as PostgREST reads it. */
+  rowsOne: boolean;
 }
 
 export interface SchemaCache {
@@ -204,6 +206,7 @@ export async function loadSchemaCache(
     return_relid: number;
     return_relation: string | null;
     arg_oids: number[];
+    rows_one: boolean;
     out_names: string[] | null;
     out_types: string[] | null;
   }>(
@@ -216,6 +219,7 @@ export async function loadSchemaCache(
             p.proargmodes::text[] as arg_modes,
             p.pronargdefaults::int as n_defaults,
             p.proargtypes::oid[]::int8[] as arg_oids,
+            p.prorows = 1 as rows_one,
             format_type(p.prorettype, null) as return_type,
             p.proretset as returns_set,
             p.provolatile::text as volatility,
@@ -292,6 +296,7 @@ export async function loadSchemaCache(
       returnsVoid: f.return_type === "void",
       returnRelation: f.return_relation,
       argTypeOids: (f.arg_oids ?? []).map(Number),
+      rowsOne: f.rows_one,
     };
     const key = relationKey(f.schema, f.name);
     routines.set(key, [...(routines.get(key) ?? []), info]);

@@ -395,6 +395,9 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       insert into public.fx_secret values (1, 'ann', 'the secret');
       create function public.fx_pairs_of(p public.fx_people) returns setof public.fx_pairs
         language sql stable as 'select * from public.fx_pairs where first_person = p.name';
+      create function public.fx_first_pair(p public.fx_people) returns setof public.fx_pairs
+        rows 1 language sql stable
+        as 'select * from public.fx_pairs where first_person = p.name order by id limit 1';
       create function public.fx_greeting(p public.fx_people) returns text
         language sql stable as $$select 'Hi ' || p.name$$;
       create function public.fx_echo(a int) returns int language sql as 'select a';
@@ -414,7 +417,7 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       grant select on public.fx_people, public.fx_pairs, public.fx_tree to anon, authenticated, service_role;
       grant insert, update, delete on public.fx_people to service_role;
       grant all on public.fx_secret to service_role;
-      grant execute on function public.fx_pairs_of, public.fx_greeting, public.fx_echo(int),
+      grant execute on function public.fx_pairs_of, public.fx_first_pair, public.fx_greeting, public.fx_echo(int),
         public.fx_echo(text), public.fx_ambiguous(), public.fx_ambiguous(int), public.fx_sum,
         public.fx_keys, public.fx_noop, public.fx_age_of, public.fx_whole, public.fx_secret_of
         to anon, authenticated, service_role;
@@ -512,6 +515,12 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
         .select("name, fx_greeting, fx_pairs_of(id)")
         .eq("fx_greeting", "Hi ann");
       assert.equal(error, null, JSON.stringify(error));
+      const toOne = await anon.from("fx_people").select("name, first:fx_first_pair(id)")
+        .in("name", ["ann", "cid"]).order("name");
+      assert.deepEqual(toOne.data, [{ name: "ann", first: { id: 1 } }, {
+        name: "cid",
+        first: null,
+      }]);
       assert.deepEqual(data, [{
         name: "ann",
         fx_greeting: "Hi ann",
@@ -637,6 +646,15 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
         .order("name");
       assert.equal(filterOnly.error, null, JSON.stringify(filterOnly.error));
       assert.deepEqual(filterOnly.data, [{ name: "ann" }, { name: "bob" }]);
+    });
+
+    await t.step("a merging upsert answers 201 when it inserted, 200 when it updated", async () => {
+      const inserted = await service.from("fx_people").upsert({ name: "dan", age: 1 }).select();
+      assert.equal(inserted.status, 201);
+      const updated = await service.from("fx_people").upsert({ name: "dan", age: 2 }).select();
+      assert.equal(updated.status, 200);
+      assert.deepEqual(updated.data, [{ name: "dan", age: 2 }]);
+      await service.from("fx_people").delete().eq("name", "dan");
     });
 
     await t.step("embedding, computed relationships and RPC never pass a grant", async () => {

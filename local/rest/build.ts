@@ -129,25 +129,43 @@ export function selectList(
     ];
     const innerItems = item.select.length ? item.select : [{ kind: "star" } as SelectItem];
     if (item.spread) {
-      if (embedding.toMany) {
-        throw RestError.of(
-          400,
-          "PGRST119",
-          `A spread operation on '${item.relation}' is not possible`,
-          `'${source.name}' and '${item.relation}' do not form a many-to-one or one-to-one relationship`,
-        );
-      }
-      for (const col of innerItems) {
-        if (col.kind !== "column") {
-          throw RestError.parse(`"failed to parse select parameter"`, "Spreads take columns only");
-        }
-        const key = col.alias ?? outputName(col.field);
-        let expr = fieldSql(child, col.field);
+      // `...rel(cols)`: the columns lifted into the parent; `*` is every column of the target.
+      // A to-many spread gives each column as an array (PostgREST 13), in the level's order.
+      const columns = innerItems.flatMap(
+        (col): Array<{ field: Field; key: string; cast?: string }> => {
+          if (col.kind === "star") {
+            return [...embedding.target.columns.keys()].map((name) => ({
+              field: { name, path: [] },
+              key: name,
+            }));
+          }
+          if (col.kind !== "column") {
+            throw RestError.parse(
+              `"failed to parse select parameter"`,
+              "Spreads take columns only",
+            );
+          }
+          return [{
+            field: col.field,
+            key: col.alias ?? outputName(col.field),
+            ...(col.cast ? { cast: col.cast } : {}),
+          }];
+        },
+      );
+      const order = embedding.toMany ? orderSql(ctx, target, level?.order ?? []) : "";
+      const range = embedding.toMany ? rangeSql(level) : "";
+      for (const col of columns) {
+        let expr = columnSql(ctx, target, col.field);
         if (col.cast) expr = `(${expr})::${col.cast}`;
+        const rows = `select ${expr} as v from ${target.from} as ${ident(child)} where ${
+          where.join(" and ")
+        }`;
         out.push(
-          `(select ${expr} from ${target.from} as ${ident(child)} where ${
-            where.join(" and ")
-          }) as ${ident(key)}`,
+          embedding.toMany
+            ? `coalesce((select json_agg(_s.v) from (${rows}${order}${range}) _s), '[]'::json) as ${
+              ident(col.key)
+            }`
+            : `(${rows} limit 1) as ${ident(col.key)}`,
         );
       }
       continue;

@@ -510,6 +510,21 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       assert.deepEqual(inner.data, [{ name: "bob", fx_pairs: [{ id: 3 }] }]);
     });
 
+    await t.step("spreads: to-one columns (and *) lifted, to-many as arrays", async () => {
+      const toOne = await anon.from("fx_pairs").select("id, ...fx_people!first_person(*)").eq(
+        "id",
+        3,
+      );
+      assert.equal(toOne.error, null, JSON.stringify(toOne.error));
+      assert.deepEqual(toOne.data, [{ id: 3, name: "bob", age: 40 }]);
+      const toMany = await anon.from("fx_people")
+        .select("name, ...fx_pairs!first_person(pair:id)")
+        .eq("name", "ann")
+        .order("id", { referencedTable: "fx_pairs", ascending: false });
+      assert.equal(toMany.error, null, JSON.stringify(toMany.error));
+      assert.deepEqual(toMany.data, [{ name: "ann", pair: [2, 1] }]);
+    });
+
     await t.step("computed fields and computed relationships", async () => {
       const { data, error } = await anon.from("fx_people")
         .select("name, fx_greeting, fx_pairs_of(id)")

@@ -10,7 +10,8 @@
  *   500 "Database error querying schema" (supabase/auth#1940); accepting them is more useful
  *   locally. Seeds may also leave out identities rows, and `role`/`aud` NULL (read as
  *   "authenticated"). Emails are matched case-insensitively.
- * - Passwords are bcrypt cost 10 (`$2a$10$`), hashed and checked by pgcrypto in SQL; `$2b$` and
+ * - Passwords are bcrypt cost 10 (`$2a$10$`), hashed and checked in this process with bcryptjs,
+ *   off the shared database session (see local/auth/limits.ts for the rate limits); `$2b$` and
  *   `$2y$` hashes from other libraries are accepted. Admins may set bcrypt `password_hash`es only
  *   (GoTrue also takes argon2 and scrypt).
  * - Emails go to the local mailbox (local/mailbox.ts, otp.ts): password recovery, magic links and

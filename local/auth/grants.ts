@@ -16,7 +16,7 @@ import {
   sessionResponse,
   startSession,
 } from "./tokens.ts";
-import { findUserByEmail, isBanned, loadUser, verifyPassword } from "./users.ts";
+import { checkPassword, findUserByEmail, isBanned, loadUser } from "./users.ts";
 
 type Json = Record<string, unknown>;
 
@@ -46,9 +46,14 @@ export async function passwordGrant(
     throw invalidCredentials();
   }
 
+  // The hash is compared between two transactions, off the shared database session.
+  const found = await authTransaction(ctx, (tx) => findUserByEmail(tx, email));
+  if (!found || !(await checkPassword(found.encrypted_password, body.password))) {
+    throw invalidCredentials();
+  }
   return await authTransaction(ctx, async (tx) => {
     const user = await findUserByEmail(tx, email);
-    if (!user || !(await verifyPassword(tx, user.encrypted_password, body.password))) {
+    if (!user || user.id !== found.id || user.encrypted_password !== found.encrypted_password) {
       throw invalidCredentials();
     }
     if (isBanned(user, ctx.now())) throw badRequest("user_banned", "User is banned");

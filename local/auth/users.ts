@@ -4,6 +4,7 @@
  * section 4.2).
  * Every function takes the transaction handle of `authTransaction`.
  */
+import bcrypt from "bcryptjs";
 import type { Tx } from "./deps.ts";
 import { isBcryptHash, NIL_UUID } from "./input.ts";
 
@@ -136,9 +137,7 @@ export async function insertUser(tx: Tx, user: NewUser): Promise<void> {
        is_sso_user, is_anonymous)
      values (
        $1, $2, $3, $4, $5, $6,
-       case when $8::text is not null then $8::text
-            when $7::text is null then ''
-            else extensions.crypt($7::text, extensions.gen_salt('bf', 10)) end,
+       coalesce($8::text, $7::text, ''),
        $9, $10, '', '', '',
        $11, $12, false, $13, $13,
        false, $14)`,
@@ -149,7 +148,7 @@ export async function insertUser(tx: Tx, user: NewUser): Promise<void> {
       user.role,
       user.email,
       user.phone,
-      user.password,
+      user.password === null ? null : await hashPassword(user.password),
       user.passwordHash ?? null,
       user.confirmationSentAt ? randomHex(28) : "",
       user.confirmationSentAt ?? null,
@@ -261,13 +260,12 @@ export async function setPassword(
 ): Promise<void> {
   await tx.query(
     `update auth.users
-        set encrypted_password = case when $3::text is not null then $3::text
-                                      else extensions.crypt($2::text, extensions.gen_salt('bf', 10)) end,
+        set encrypted_password = coalesce($3::text, $2::text),
             updated_at = $4
       where id = $1`,
     [
       userId,
-      "password" in secret ? secret.password : null,
+      "password" in secret ? await hashPassword(secret.password) : null,
       "hash" in secret ? secret.hash : null,
       now,
     ],
@@ -330,22 +328,29 @@ export async function setLastSignIn(tx: Tx, userId: string, now: Date): Promise<
 }
 
 /**
- * Checks a password against the stored hash with pgcrypto. pgcrypto knows only the `$2a$`
- * prefix; `$2b$`/`$2y$` hashes (from other bcrypt libraries) are the same algorithm, so they are
- * compared under that prefix. Anything that is not a bcrypt hash never matches.
+ * Checks a password against the stored hash in this process (bcryptjs, asynchronous, so other
+ * requests run meanwhile), not in the shared database session: a flood of password guesses must
+ * not hold the session for everyone. `$2a$`, `$2b$` and `$2y$` are the same algorithm and are
+ * compared under one prefix. Anything that is not a bcrypt hash never matches.
  */
+export async function checkPassword(storedHash: string | null, password: string): Promise<boolean> {
+  if (!storedHash || !isBcryptHash(storedHash)) return false;
+  return await bcrypt.compare(password, "$2a$" + storedHash.slice(4));
+}
+
+/** GoTrue's hash of a password: bcrypt cost 10 with the `$2a$` prefix, computed in this process. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = (await bcrypt.genSalt(10)).replace(/^\$2[a-z]\$/, () => "$2a$");
+  return await bcrypt.hash(password, salt);
+}
+
+/** checkPassword for callers inside a transaction (the session stays theirs meanwhile). */
 export async function verifyPassword(
-  tx: Tx,
+  _tx: Tx,
   storedHash: string | null,
   password: string,
 ): Promise<boolean> {
-  if (!storedHash || !isBcryptHash(storedHash)) return false;
-  const normalised = "$2a$" + storedHash.slice(4);
-  const { rows } = await tx.query<{ ok: boolean }>(
-    "select extensions.crypt($1, $2) = $2 as ok",
-    [password, normalised],
-  );
-  return rows[0]?.ok === true;
+  return await checkPassword(storedHash, password);
 }
 
 export async function deleteUser(tx: Tx, userId: string): Promise<void> {

@@ -194,6 +194,19 @@ Deno.test({
         assert.equal((await response.json()).error_code, "validation_failed");
       });
 
+      await t.step("passwords are stored as GoTrue does (bcrypt $2a$10$)", async () => {
+        const email = "hashed@example.test";
+        const { error } = await anonClient(stack).auth.signUp({ email, password: PASSWORD });
+        assert.equal(error, null);
+        const row = await one<{ hash: string }>(
+          stack,
+          "select encrypted_password as hash from auth.users where email = $1",
+          [email],
+        );
+        assert.match(row!.hash, /^\$2a\$10\$.{53}$/);
+        await signIn(stack, email);
+      });
+
       await t.step("/auth/v1 refuses large bodies with 413", async () => {
         const response = await auth(stack, "/signup", {
           method: "POST",

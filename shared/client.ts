@@ -42,7 +42,8 @@ export interface InvokeCapable {
     invoke<T = unknown>(
       name: string,
       options?: {
-        body?: unknown;
+        /** Always a JSON object: every route takes one. */
+        body?: Record<string, unknown>;
         method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
         headers?: Record<string, string>;
         signal?: AbortSignal;
@@ -110,7 +111,11 @@ export interface WaitOptions {
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
-type CallInit = { method?: "GET" | "POST"; body?: unknown; headers?: Record<string, string> };
+type CallInit = {
+  method?: "GET" | "POST";
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+};
 
 export function createAgentClient(supabase: InvokeCapable) {
   /** One call: the parsed body and the HTTP status of a success, else an AgentBackendError. */

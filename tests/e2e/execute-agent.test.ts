@@ -1,17 +1,20 @@
 /**
  * execute-agent end to end on the product's local stack (migrations and seed), as the seed users
- * call it through supabase-js and plain HTTP: sync, stream and async runs that end `completed`
+ * call it through the typed client (shared/mod.ts) and, where the wire format or a malformed
+ * request is the point, plain HTTP: sync, stream and async runs that end `completed`
  * with both messages and sources from the seed knowledge; 404 across organizations; idempotency
  * keys; bad input that writes nothing; cancel; the per-plan rate limit; and, on a second stack
  * whose OpenAI endpoint answers 500, a 502 with a `failed` execution. No run is left pending or
  * running.
  */
 import assert from "node:assert/strict";
-import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
+import { type AgentClient, createAgentClient } from "../../shared/mod.ts";
 import type { AiProvider } from "../../supabase/functions/_shared/ai/types.ts";
 import { createApp } from "../../supabase/functions/execute-agent/app.ts";
 import { startFakeOpenAI } from "../fixtures/fake-openai.ts";
+import { refusal } from "./client-support.ts";
 
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
 const ACME_RELEASE_NOTES = "20000000-0000-4000-8000-000000000002";
@@ -23,6 +26,7 @@ interface Session {
   id: string;
   token: string;
   client: SupabaseClient;
+  agents: AgentClient;
 }
 
 async function signIn(stack: Stack, email: string): Promise<Session> {
@@ -36,7 +40,7 @@ async function signIn(stack: Stack, email: string): Promise<Session> {
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
-  return { id: data.user!.id, token, client };
+  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
 }
 
 /** A plain HTTP call to the function, as curl would make it. */
@@ -117,7 +121,9 @@ function parseSse(text: string): SseEvent[] {
   });
 }
 
-function assertCompletedBody(body: Record<string, unknown>) {
+/** A completed answer: the sync body, the stream's done event or a completed execution. */
+function assertCompletedBody(answer: object) {
+  const body = answer as Record<string, unknown>;
   assert.equal(body.status, "completed");
   for (const field of ["execution_id", "conversation_id", "message_id"]) {
     assert.match(String(body[field]), /^[0-9a-f-]{36}$/, field);
@@ -186,13 +192,13 @@ Deno.test({
             `select usage_count from public.documents where id = $1`,
             [WARRANTY_DOC],
           );
-          const { data, error } = await alice.client.functions.invoke("execute-agent", {
-            body: { agent_id: ACME_SUPPORT, input: "How do I file a warranty claim for my anvil?" },
+          const data = await alice.agents.executeAgent({
+            agent_id: ACME_SUPPORT,
+            input: "How do I file a warranty claim for my anvil?",
           });
-          assert.equal(error, null);
           assertCompletedBody(data);
           assert.ok(
-            data.sources.some((s: { document_id: string }) => s.document_id === WARRANTY_DOC),
+            data.sources.some((s) => s.document_id === WARRANTY_DOC),
             "the warranty policy is a source",
           );
           aliceConversation = data.conversation_id;
@@ -223,14 +229,11 @@ Deno.test({
       );
 
       await t.step("sync in the same conversation: history continues", async () => {
-        const { data, error } = await alice.client.functions.invoke("execute-agent", {
-          body: {
-            agent_id: ACME_SUPPORT,
-            conversation_id: aliceConversation,
-            input: "And what does the warranty exclude?",
-          },
+        const data = await alice.agents.executeAgent({
+          agent_id: ACME_SUPPORT,
+          conversation_id: aliceConversation,
+          input: "And what does the warranty exclude?",
         });
-        assert.equal(error, null);
         assertCompletedBody(data);
         assert.equal(data.conversation_id, aliceConversation);
         const { messages } = await recorded(stack, data.execution_id);
@@ -241,9 +244,7 @@ Deno.test({
         "the longest input (32,000 characters) runs: search and prompt stay bounded",
         async () => {
           const input = ("warranty " + "z".repeat(990) + " ").repeat(32).slice(0, 32_000);
-          const response = await call(stack, alice, { body: { agent_id: ACME_SUPPORT, input } });
-          assert.equal(response.status, 200);
-          const body = await response.json();
+          const body = await alice.agents.executeAgent({ agent_id: ACME_SUPPORT, input });
           assertCompletedBody(body);
           const [stored] = await rows<{ n: number }>(
             stack,
@@ -278,13 +279,34 @@ Deno.test({
         assert.equal(messages[1]!.content, body.output);
       });
 
+      await t.step("stream through the typed client: typed deltas, then done", async () => {
+        let text = "";
+        const done = [];
+        for await (
+          const event of alice.agents.streamAgent({
+            agent_id: ACME_SUPPORT,
+            input: "Is the anvil warranty transferable?",
+          })
+        ) {
+          if (event.type === "delta") text += event.text;
+          else done.push(event);
+        }
+        assert.equal(done.length, 1);
+        assertCompletedBody(done[0]!);
+        assert.equal(text, done[0]!.output);
+      });
+
       await t.step("stream: a client that disconnects leaves no running execution", async () => {
-        const response = await call(stack, alice, {
-          body: { agent_id: ACME_SUPPORT, input: "Tell me about anvil warranties", mode: "stream" },
-        });
-        const reader = response.body!.getReader();
-        await reader.read();
-        await reader.cancel();
+        // Leaving the typed client's stream early closes the connection.
+        for await (
+          const event of alice.agents.streamAgent({
+            agent_id: ACME_SUPPORT,
+            input: "Tell me about anvil warranties",
+          })
+        ) {
+          assert.equal(event.type, "delta");
+          break;
+        }
         const [latest] = await rows<{ id: string }>(
           stack,
           `select id from public.agent_executions where user_id = $1 order by created_at desc limit 1`,
@@ -304,23 +326,16 @@ Deno.test({
       await t.step(
         "async: 202, then the job completes it; GET returns it to its owner",
         async () => {
-          const { data, error } = await alice.client.functions.invoke("execute-agent", {
-            body: {
-              agent_id: ACME_SUPPORT,
-              input: "How fast does a replacement anvil ship?",
-              mode: "async",
-            },
+          const data = await alice.agents.startAgent({
+            agent_id: ACME_SUPPORT,
+            input: "How fast does a replacement anvil ship?",
           });
-          assert.equal(error, null);
           assert.equal(data.status, "pending");
-          const id = data.execution_id as string;
+          const id = data.execution_id;
 
-          const done = await eventually("the async execution to complete", async () => {
-            const got = await alice.client.functions.invoke(`execute-agent/executions/${id}`, {
-              method: "GET",
-            });
-            assert.equal(got.error, null);
-            return got.data.status === "completed" ? got.data : undefined;
+          const done = await alice.agents.waitForExecution(id, {
+            intervalMs: 200,
+            timeoutMs: 30_000,
           });
           assertCompletedBody(done);
           assert.equal(done.execution_id, id);
@@ -329,11 +344,7 @@ Deno.test({
           const { messages } = await recorded(stack, id);
           assert.deepEqual(messages.map((m) => m.role), ["user", "assistant"]);
 
-          const other = await bob.client.functions.invoke(`execute-agent/executions/${id}`, {
-            method: "GET",
-          });
-          assert.ok(other.error instanceof FunctionsHttpError);
-          assert.equal(other.error.context.status, 404);
+          await refusal(bob.agents.getExecution(id), 404, "not_found", "bob reads alice's run");
         },
       );
 
@@ -341,41 +352,41 @@ Deno.test({
         "another organization's agent, or another user's conversation: 404",
         async () => {
           const before = await footprint(stack);
-          const { error } = await carol.client.functions.invoke("execute-agent", {
-            body: { agent_id: ACME_SUPPORT, input: "What is the warranty?" },
-          });
-          assert.ok(error instanceof FunctionsHttpError);
-          assert.equal(error.context.status, 404);
-          const body = await error.context.json();
-          assert.equal(body.error.code, "not_found");
-          assert.equal(body.error.message, `Unknown agent: "${ACME_SUPPORT}"`);
-          assert.equal(typeof body.request_id, "string");
+          const error = await refusal(
+            carol.agents.executeAgent({ agent_id: ACME_SUPPORT, input: "What is the warranty?" }),
+            404,
+            "not_found",
+          );
+          assert.equal(error.message, `Unknown agent: "${ACME_SUPPORT}"`);
 
-          const stolen = await call(stack, bob, {
-            body: { agent_id: ACME_SUPPORT, conversation_id: aliceConversation, input: "hi" },
-          });
-          assert.equal(stolen.status, 404);
-          assert.equal((await stolen.json()).error.code, "not_found");
-
-          const otherAgent = await call(stack, alice, {
-            body: { agent_id: ACME_RELEASE_NOTES, conversation_id: aliceConversation, input: "hi" },
-          });
-          assert.equal(otherAgent.status, 404);
+          await refusal(
+            bob.agents.executeAgent({
+              agent_id: ACME_SUPPORT,
+              conversation_id: aliceConversation,
+              input: "hi",
+            }),
+            404,
+            "not_found",
+            "bob continues alice's conversation",
+          );
+          await refusal(
+            alice.agents.executeAgent({
+              agent_id: ACME_RELEASE_NOTES,
+              conversation_id: aliceConversation,
+              input: "hi",
+            }),
+            404,
+            "not_found",
+            "the conversation with another agent",
+          );
           assert.deepEqual(await footprint(stack), before);
 
-          const own = await call(stack, carol, {
-            body: { agent_id: GLOBEX_SECURITY, input: "How often are phishing drills run?" },
+          const answer = await carol.agents.executeAgent({
+            agent_id: GLOBEX_SECURITY,
+            input: "How often are phishing drills run?",
           });
-          assert.equal(own.status, 200);
-          const answer = await own.json();
-          assert.ok(
-            answer.sources.every((s: { document_id: string }) =>
-              s.document_id.startsWith("30000000")
-            ),
-          );
-          assert.ok(
-            !answer.sources.some((s: { document_id: string }) => s.document_id === WARRANTY_DOC),
-          );
+          assert.ok(answer.sources.every((s) => s.document_id.startsWith("30000000")));
+          assert.ok(!answer.sources.some((s) => s.document_id === WARRANTY_DOC));
         },
       );
 
@@ -383,13 +394,10 @@ Deno.test({
         "Idempotency-Key: one execution per key; another body with it is 409",
         async () => {
           const body = { agent_id: ACME_SUPPORT, input: "Warranty length?" };
-          const headers = { "Idempotency-Key": "e2e-order-1" };
-          const first = await call(stack, alice, { body, headers });
-          assert.equal(first.status, 200);
-          const firstBody = await first.json();
-          const second = await call(stack, alice, { body: { ...body }, headers });
-          assert.equal(second.status, 200);
-          assert.deepEqual(await second.json(), firstBody);
+          const key = { idempotencyKey: "e2e-order-1" };
+          const firstBody = await alice.agents.executeAgent(body, key);
+          const second = await alice.agents.executeAgent({ ...body }, key);
+          assert.deepEqual(second, firstBody);
           assert.equal(
             await count(
               stack,
@@ -406,26 +414,24 @@ Deno.test({
           );
 
           const before = await footprint(stack);
-          const changed = await call(stack, alice, {
-            body: { ...body, input: "Warranty length??" },
-            headers,
-          });
-          assert.equal(changed.status, 409);
-          assert.equal((await changed.json()).error.code, "conflict");
+          await refusal(
+            alice.agents.executeAgent({ ...body, input: "Warranty length??" }, key),
+            409,
+            "conflict",
+          );
           assert.deepEqual(await footprint(stack), before);
 
-          // Two first requests with one key at once: one execution; the other gets it back.
-          const raced = await Promise.all(
+          // Two first requests with one key at once: one execution; the other gets it back
+          // (the function answers 202 while it runs; the client waits for it and asks again).
+          const racedBodies = await Promise.all(
             [0, 1].map(() =>
-              call(stack, alice, {
-                body: { ...body, input: "Race?" },
-                headers: { "Idempotency-Key": "e2e-race" },
+              alice.agents.executeAgent({ ...body, input: "Race?" }, {
+                idempotencyKey: "e2e-race",
               })
             ),
           );
-          const racedBodies = await Promise.all(raced.map((r) => r.json()));
-          for (const r of raced) assert.ok([200, 202].includes(r.status), String(r.status));
-          assert.equal(racedBodies[0].execution_id, racedBodies[1].execution_id);
+          assert.deepEqual(racedBodies.map((r) => r.status), ["completed", "completed"]);
+          assert.deepEqual(racedBodies[1], racedBodies[0]);
           assert.equal(
             await count(
               stack,
@@ -435,9 +441,8 @@ Deno.test({
           );
 
           // Keys are per user: bob's same key is his own first request.
-          const bobs = await call(stack, bob, { body, headers });
-          assert.equal(bobs.status, 200);
-          assert.notEqual((await bobs.json()).execution_id, firstBody.execution_id);
+          const bobs = await bob.agents.executeAgent(body, key);
+          assert.notEqual(bobs.execution_id, firstBody.execution_id);
         },
       );
 
@@ -475,43 +480,10 @@ Deno.test({
             init: { body: { agent_id: ACME_SUPPORT, input: "hi", x: 1 } },
           },
           {
-            name: "blank input",
-            status: 400,
-            init: { body: { agent_id: ACME_SUPPORT, input: " \u200b\n\t " } },
-          },
-          {
-            name: "input over 32,000 characters",
-            status: 413,
-            init: { body: { agent_id: ACME_SUPPORT, input: "a".repeat(32_001) } },
-          },
-          {
-            name: "unknown agent",
-            status: 404,
-            init: { body: { agent_id: "20000000-0000-4000-8000-0000000000ff", input: "hi" } },
-          },
-          {
-            name: "bad Idempotency-Key",
-            status: 400,
-            init: {
-              body: { agent_id: ACME_SUPPORT, input: "hi" },
-              headers: { "Idempotency-Key": "has spaces" },
-            },
-          },
-          {
             name: "no token",
             status: 401,
             init: { body: { agent_id: ACME_SUPPORT, input: "hi" } },
             user: null,
-          },
-          {
-            name: "GET on a bad execution id",
-            status: 400,
-            init: { path: "/executions/123", method: "GET" },
-          },
-          {
-            name: "GET on an unknown execution",
-            status: 404,
-            init: { path: "/executions/00000000-0000-4000-8000-000000000000", method: "GET" },
           },
         ];
         for (const c of cases) {
@@ -522,6 +494,55 @@ Deno.test({
           assert.equal(typeof body.error?.message, "string", c.name);
           assert.equal(typeof body.request_id, "string", c.name);
         }
+        // What the typed client can send, refused all the same.
+        const refused: Array<[string, () => Promise<unknown>, number, string]> = [
+          [
+            "blank input",
+            () => alice.agents.executeAgent({ agent_id: ACME_SUPPORT, input: " \u200b\n\t " }),
+            400,
+            "invalid_request",
+          ],
+          [
+            "input over 32,000 characters",
+            () => alice.agents.executeAgent({ agent_id: ACME_SUPPORT, input: "a".repeat(32_001) }),
+            413,
+            "payload_too_large",
+          ],
+          [
+            "unknown agent",
+            () =>
+              alice.agents.executeAgent({
+                agent_id: "20000000-0000-4000-8000-0000000000ff",
+                input: "hi",
+              }),
+            404,
+            "not_found",
+          ],
+          [
+            "bad Idempotency-Key",
+            () =>
+              alice.agents.executeAgent({ agent_id: ACME_SUPPORT, input: "hi" }, {
+                idempotencyKey: "has spaces",
+              }),
+            400,
+            "invalid_request",
+          ],
+          [
+            "GET on a bad execution id",
+            () => alice.agents.getExecution("123"),
+            400,
+            "invalid_request",
+          ],
+          [
+            "GET on an unknown execution",
+            () => alice.agents.getExecution("00000000-0000-4000-8000-000000000000"),
+            404,
+            "not_found",
+          ],
+        ];
+        for (const [name, send, status, code] of refused) {
+          await refusal(send(), status, code, name);
+        }
         assert.deepEqual(await footprint(stack), before);
       });
 
@@ -531,24 +552,20 @@ Deno.test({
           `update private.job_queues set enabled = false where name = 'agent_executions'`,
         );
         try {
-          const started = await call(stack, bob, {
-            body: { agent_id: ACME_SUPPORT, input: "Cancel me", mode: "async" },
+          const started = await bob.agents.startAgent({
+            agent_id: ACME_SUPPORT,
+            input: "Cancel me",
           });
-          assert.equal(started.status, 202);
-          const { execution_id: id } = await started.json();
+          assert.equal(started.status, "pending");
+          const id = started.execution_id;
 
-          const notYours = await call(stack, alice, { path: `/executions/${id}/cancel` });
-          assert.equal(notYours.status, 404);
+          await refusal(alice.agents.cancelExecution(id), 404, "not_found", "not alice's run");
 
-          const cancelled = await call(stack, bob, { path: `/executions/${id}/cancel` });
-          assert.equal(cancelled.status, 200);
-          const body = await cancelled.json();
+          const body = await bob.agents.cancelExecution(id);
           assert.equal(body.status, "cancelled");
           assert.ok(body.completed_at);
 
-          const again = await call(stack, bob, { path: `/executions/${id}/cancel` });
-          assert.equal(again.status, 409);
-          assert.equal((await again.json()).error.code, "conflict");
+          await refusal(bob.agents.cancelExecution(id), 409, "conflict", "cancelled twice");
 
           await rows(
             stack,
@@ -596,20 +613,15 @@ Deno.test({
               input: "Warranty?",
               options: { knowledge: false },
             };
-            const allowed = await call(stack, bob, { body });
-            assert.equal(allowed.status, 200);
-            await allowed.body?.cancel();
+            assert.equal((await bob.agents.executeAgent(body)).status, "completed");
             const before = await footprint(stack);
-            const limited = await call(stack, bob, { body });
-            assert.equal(limited.status, 429);
-            assert.match(limited.headers.get("retry-after") ?? "", /^[1-9][0-9]*$/);
-            const error = await limited.json();
-            assert.equal(error.error.code, "rate_limited");
+            const limited = await refusal(bob.agents.executeAgent(body), 429, "rate_limited");
+            // Retry-After: whole seconds, at least one.
+            assert.ok(Number.isInteger(limited.retryAfter), String(limited.retryAfter));
+            assert.ok(limited.retryAfter! >= 1, String(limited.retryAfter));
             assert.deepEqual(await footprint(stack), before);
             // Another user of the same organization has a window of their own.
-            const other = await call(stack, alice, { body });
-            assert.equal(other.status, 200);
-            await other.body?.cancel();
+            assert.equal((await alice.agents.executeAgent(body)).status, "completed");
           } finally {
             await rows(
               stack,
@@ -664,19 +676,13 @@ Deno.test({
       await t.step(
         "sync through the openai SDK: the agent's model, the server's usage",
         async () => {
-          const response = await call(stack, alice, {
-            body: { agent_id: ACME_SUPPORT, input: "What is the anvil warranty?" },
-            headers: { "Idempotency-Key": "openai-1" },
-          });
-          assert.equal(response.status, 200);
-          const body = await response.json();
+          const request = { agent_id: ACME_SUPPORT, input: "What is the anvil warranty?" };
+          const body = await alice.agents.executeAgent(request, { idempotencyKey: "openai-1" });
           assert.equal(body.status, "completed");
           assert.equal(body.output, "Anvils carry a ten-year warranty [1].");
           assert.equal(body.model, "gpt-4o-mini");
           assert.ok(body.usage.prompt_tokens > 0 && body.usage.completion_tokens > 0);
-          assert.ok(
-            body.sources.some((s: { document_id: string }) => s.document_id === WARRANTY_DOC),
-          );
+          assert.ok(body.sources.some((s) => s.document_id === WARRANTY_DOC));
           const chat = fake.requests.filter((r) => r.path.endsWith("/chat/completions")).at(-1)!;
           assert.equal(chat.body?.model, "gpt-4o-mini");
           const system = (chat.body?.messages as Array<{ role: string; content: string }>)[0]!;
@@ -688,11 +694,8 @@ Deno.test({
 
           // The same key and body again: the first answer, no second model call.
           const calls = chatCalls();
-          const again = await call(stack, alice, {
-            body: { agent_id: ACME_SUPPORT, input: "What is the anvil warranty?" },
-            headers: { "Idempotency-Key": "openai-1" },
-          });
-          assert.deepEqual(await again.json(), body);
+          const again = await alice.agents.executeAgent(request, { idempotencyKey: "openai-1" });
+          assert.deepEqual(again, body);
           assert.equal(chatCalls(), calls);
         },
       );
@@ -701,13 +704,14 @@ Deno.test({
         "the provider answers 500: 502, and the execution is failed with the reason",
         async () => {
           fake.setMode("server_error");
-          const response = await call(stack, alice, {
-            body: { agent_id: ACME_SUPPORT, input: "Does the warranty cover rockets?" },
-          });
-          assert.equal(response.status, 502);
-          const body = await response.json();
-          assert.equal(body.error.code, "upstream_error");
-          assert.equal(typeof body.request_id, "string");
+          await refusal(
+            alice.agents.executeAgent({
+              agent_id: ACME_SUPPORT,
+              input: "Does the warranty cover rockets?",
+            }),
+            502,
+            "upstream_error",
+          );
 
           const [execution] = await rows<{ status: string; error: string; latency_ms: number }>(
             stack,
@@ -739,6 +743,23 @@ Deno.test({
             [alice.id],
           );
           assert.equal(execution!.status, "failed");
+
+          // Through the typed client: nothing yielded, the error event thrown with its code.
+          const yielded: string[] = [];
+          const error = await refusal(
+            (async function* () {
+              for await (
+                const event of alice.agents.streamAgent({ agent_id: ACME_SUPPORT, input: "W?" })
+              ) {
+                yielded.push(event.type);
+                yield event;
+              }
+            })(),
+            200, // the stream had started: the HTTP status was 200
+            "upstream_error",
+          );
+          assert.deepEqual(yielded, []);
+          assert.match(error.message, /\S/);
         },
       );
 
@@ -746,11 +767,15 @@ Deno.test({
         "the provider is slower than AI_TIMEOUT_MS: 504, the execution failed",
         async () => {
           fake.setMode("slow", { delayMs: 5_000 });
-          const response = await call(stack, alice, {
-            body: { agent_id: ACME_SUPPORT, input: "Warranty?", options: { knowledge: false } },
-          });
-          assert.equal(response.status, 504);
-          assert.equal((await response.json()).error.code, "upstream_timeout");
+          await refusal(
+            alice.agents.executeAgent({
+              agent_id: ACME_SUPPORT,
+              input: "Warranty?",
+              options: { knowledge: false },
+            }),
+            504,
+            "upstream_timeout",
+          );
           fake.setMode("ok");
         },
       );
@@ -828,15 +853,16 @@ Deno.test({
         },
       },
     });
-    const hanging = (user: Session, path: string, body?: unknown) =>
-      fetch(`${stack.apiUrl}/functions/v1/execute-agent-hanging${path}`, {
-        method: "POST",
-        headers: {
-          apikey: stack.anonKey,
-          authorization: `Bearer ${user.token}`,
-          "content-type": "application/json",
+    /** The typed client of the user, its execute-agent calls sent to execute-agent-hanging. */
+    const hanging = (user: Session) =>
+      createAgentClient({
+        functions: {
+          invoke: (name, options) =>
+            user.client.functions.invoke(
+              name.replace(/^execute-agent/, "execute-agent-hanging"),
+              options,
+            ),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     const latest = async (userId: string) =>
       (await rows<{ id: string; status: string; error: string | null }>(
@@ -850,17 +876,14 @@ Deno.test({
 
       await t.step("stream: the client disconnects after the first delta", async () => {
         inFlight = Promise.withResolvers<void>();
-        const response = await hanging(alice, "", {
-          agent_id: ACME_SUPPORT,
-          input: "Warranty?",
-          mode: "stream",
-        });
-        assert.equal(response.status, 200);
-        const reader = response.body!.getReader();
-        const first = await reader.read();
-        assert.match(new TextDecoder().decode(first.value), /"type":"delta"/);
-        await inFlight.promise;
-        await reader.cancel();
+        // Leaving the typed client's stream closes the connection: the function sees it.
+        for await (
+          const event of hanging(alice).streamAgent({ agent_id: ACME_SUPPORT, input: "Warranty?" })
+        ) {
+          assert.deepEqual(event, { type: "delta", text: "Thinking" });
+          await inFlight.promise;
+          break;
+        }
 
         const ended = await eventually("the run to be cancelled", async () => {
           const row = await latest(alice.id);
@@ -881,18 +904,21 @@ Deno.test({
         "sync: the owner cancels the running execution; the call answers 409",
         async () => {
           inFlight = Promise.withResolvers<void>();
-          const pending = hanging(alice, "", { agent_id: ACME_SUPPORT, input: "Warranty again?" });
+          const agents = hanging(alice);
+          const pending = refusal(
+            agents.executeAgent({ agent_id: ACME_SUPPORT, input: "Warranty again?" }),
+            409,
+            "conflict",
+            "the sync call of a cancelled run",
+          );
           await inFlight.promise;
           const running = await latest(alice.id);
           assert.equal(running.status, "running");
 
-          const cancelled = await hanging(alice, `/executions/${running.id}/cancel`);
-          assert.equal(cancelled.status, 200);
-          assert.equal((await cancelled.json()).status, "cancelled");
+          const cancelled = await agents.cancelExecution(running.id);
+          assert.equal(cancelled.status, "cancelled");
 
-          const response = await pending;
-          assert.equal(response.status, 409);
-          assert.equal((await response.json()).error.code, "conflict");
+          await pending;
           const row = await latest(alice.id);
           assert.equal(row.status, "cancelled");
           assert.equal(row.error, "Cancelled by the user");

@@ -4,12 +4,16 @@
  * no further call (markdown, PDF, CSV, PNG processed; a renamed executable and a truncated PDF
  * failed with a reason), the seed's sections and agents get embeddings through the queue, search
  * finds uploaded documents by phrases only within the caller's organization, the same bytes
- * again add no sections, and the direct routes answer 200/4xx with the error body.
+ * again add no sections, and the direct routes answer 200/4xx with the error body. The routes are
+ * called through the typed client (shared/mod.ts); plain HTTP where the request is malformed, has
+ * no token, or goes to the workers' /jobs route.
  */
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
+import { AgentBackendError, type AgentClient, createAgentClient } from "../../shared/mod.ts";
 import { CSV, makeElf, makePdf, makePng, MARKDOWN } from "../fixtures/files/mod.ts";
+import { refusal } from "./client-support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const PASSWORD = "password123";
@@ -18,6 +22,7 @@ interface Session {
   id: string;
   token: string;
   client: SupabaseClient;
+  agents: AgentClient;
 }
 
 async function signIn(stack: Stack, email: string): Promise<Session> {
@@ -31,7 +36,7 @@ async function signIn(stack: Stack, email: string): Promise<Session> {
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
-  return { id: data.user!.id, token, client };
+  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
 }
 
 function call(stack: Stack, user: Session | null, path: string, body: unknown) {
@@ -219,20 +224,17 @@ Deno.test({
           const md = await settled(stack, paths.md!);
           const pdf = await settled(stack, paths.pdf!);
           for (const mode of ["hybrid", "keyword", "semantic"] as const) {
-            const response = await call(stack, alice, "/search", {
+            const { results } = await alice.agents.searchDocuments({
               query: "photogenic smiles on Rottnest Island",
               mode,
             });
-            assert.equal(response.status, 200, mode);
-            const { results } = await response.json();
             assert.equal(results[0]?.document_id, md.document_id, `markdown first (${mode})`);
-            assert.equal(results[0].title, "quokkas.md");
+            assert.equal(results[0]!.title, "quokkas.md");
           }
-          const pdfSearch = await call(stack, alice, "/search", { query: PDF_PHRASE });
-          const { results: pdfResults } = await pdfSearch.json();
+          const { results: pdfResults } = await alice.agents.searchDocuments({ query: PDF_PHRASE });
           assert.equal(pdfResults[0]?.document_id, pdf.document_id);
-          assert.equal(pdfResults[0].page, 1);
-          assert.equal(typeof pdfResults[0].score, "number");
+          assert.equal(pdfResults[0]!.page, 1);
+          assert.equal(typeof pdfResults[0]!.score, "number");
 
           const [events] = await rows<{ n: number }>(
             stack,
@@ -243,10 +245,8 @@ Deno.test({
           assert.ok(events!.n >= 4, "each search records an analytics event");
 
           for (const query of ["photogenic smiles on Rottnest Island", PDF_PHRASE]) {
-            const response = await call(stack, carol, "/search", { query });
-            assert.equal(response.status, 200);
-            const { results } = await response.json();
-            const ids = results.map((r: { document_id: string }) => r.document_id);
+            const { results } = await carol.agents.searchDocuments({ query });
+            const ids = results.map((r) => r.document_id);
             assert.ok(!ids.includes(md.document_id) && !ids.includes(pdf.document_id), query);
           }
         },
@@ -288,9 +288,7 @@ Deno.test({
 
       await t.step("POST / processes the caller's own upload now", async () => {
         const md = await settled(stack, paths.md!);
-        const response = await call(stack, alice, "", { file_id: md.id });
-        assert.equal(response.status, 200);
-        const body = await response.json();
+        const body = await alice.agents.processFile({ file_id: md.id });
         assert.deepEqual(body, {
           file_id: md.id,
           document_id: md.document_id,
@@ -302,17 +300,17 @@ Deno.test({
         assert.ok(body.characters > 100);
 
         const pdf = await settled(stack, paths.pdf!);
-        const pdfBody = await (await call(stack, alice, "", { file_id: pdf.id })).json();
+        const pdfBody = await alice.agents.processFile({ file_id: pdf.id });
         assert.equal(pdfBody.pages, 2);
 
         const elf = await settled(stack, paths.elf!);
-        const refused = await call(stack, alice, "", { file_id: elf.id });
-        assert.equal(refused.status, 422);
-        const error = await refused.json();
-        assert.equal(error.error.code, "unprocessable");
-        assert.match(error.error.message, /executable/);
-        assert.equal(error.error.details.reason, "executable");
-        assert.equal(typeof error.request_id, "string");
+        const error = await refusal(
+          alice.agents.processFile({ file_id: elf.id }),
+          422,
+          "unprocessable",
+        );
+        assert.match(error.message, /executable/);
+        assert.equal((error.details as { reason: string }).reason, "executable");
       });
 
       await t.step(
@@ -355,10 +353,11 @@ Deno.test({
           assert.notEqual(after[1]!.updated_at, before[1]!.updated_at);
           assert.ok(after[1]!.embedding, "the changed section has an embedding");
           assert.notEqual(after[1]!.embedding, before[1]!.embedding);
-          const search = await call(stack, alice, "/search", { query: "leaves, seeds and roots" });
-          const { results } = await search.json();
+          const { results } = await alice.agents.searchDocuments({
+            query: "leaves, seeds and roots",
+          });
           assert.equal(results[0]?.document_id, md.document_id);
-          assert.match(results[0].content, /leaves, seeds and roots/);
+          assert.match(results[0]!.content, /leaves, seeds and roots/);
         },
       );
 
@@ -366,58 +365,60 @@ Deno.test({
         "POST / answers 404 for another's upload, 401 without a token, 400 for bad input",
         async () => {
           const md = await settled(stack, paths.md!);
-          const other = await call(stack, bob, "", { file_id: md.id });
-          assert.equal(other.status, 404);
-          assert.equal((await other.json()).error.code, "not_found");
-          const stranger = await call(stack, carol, "", { file_id: md.id });
-          assert.equal(stranger.status, 404);
+          await refusal(bob.agents.processFile({ file_id: md.id }), 404, "not_found", "bob");
+          await refusal(carol.agents.processFile({ file_id: md.id }), 404, "not_found", "carol");
           const anonymous = await call(stack, null, "", { file_id: md.id });
           assert.equal(anonymous.status, 401);
-          const bad = await call(stack, alice, "", { file_id: "nope" });
-          assert.equal(bad.status, 400);
-          const badBody = await bad.json();
-          assert.equal(badBody.error.code, "invalid_request");
-          assert.equal(badBody.error.details[0].path, "file_id");
+          const bad = await refusal(
+            alice.agents.processFile({ file_id: "nope" }),
+            400,
+            "invalid_request",
+          );
+          assert.equal((bad.details as Array<{ path: string }>)[0]!.path, "file_id");
           const malformed = await call(stack, alice, "", "{");
           assert.equal(malformed.status, 400);
         },
       );
 
       await t.step("search refuses bad input with 400 and an empty query", async () => {
+        // Bodies the typed client cannot send: plain HTTP.
+        for (const body of [{}, { query: "x", mode: "fuzzy" }]) {
+          const response = await call(stack, alice, "/search", body);
+          assert.equal(response.status, 400, JSON.stringify(body));
+          assert.equal((await response.json()).error.code, "invalid_request");
+        }
         for (
           const body of [
-            {},
             { query: "" },
-            { query: "x", mode: "fuzzy" },
             { query: "x", match_count: 0 },
             { query: "x".repeat(3000) },
             { query: "\u200B\u200B" },
           ]
         ) {
-          const response = await call(stack, alice, "/search", body);
-          assert.equal(response.status, 400, JSON.stringify(body).slice(0, 60));
-          assert.equal((await response.json()).error.code, "invalid_request");
+          await refusal(
+            alice.agents.searchDocuments(body),
+            400,
+            "invalid_request",
+            JSON.stringify(body).slice(0, 60),
+          );
         }
         assert.equal((await call(stack, null, "/search", { query: "quokka" })).status, 401);
       });
 
       await t.step("search is rate limited per user (429 with Retry-After)", async () => {
         // carol's organization is on the free plan: 60 requests a minute in the default bucket.
-        let limited: Response | undefined;
+        let limited: AgentBackendError | undefined;
         for (let i = 0; i < 130 && !limited; i++) {
-          const response = await call(stack, carol, "/search", {
-            query: "policy",
-            mode: "keyword",
-          });
-          if (response.status === 429) limited = response;
-          else {
-            assert.equal(response.status, 200);
-            await response.body?.cancel();
+          try {
+            await carol.agents.searchDocuments({ query: "policy", mode: "keyword" });
+          } catch (error) {
+            if (!(error instanceof AgentBackendError) || error.status !== 429) throw error;
+            limited = error;
           }
         }
         assert.ok(limited, "no 429 after 130 searches");
-        assert.ok(Number(limited.headers.get("retry-after")) >= 1);
-        assert.equal((await limited.json()).error.code, "rate_limited");
+        assert.equal(limited.code, "rate_limited");
+        assert.ok(limited.retryAfter! >= 1, `Retry-After: ${limited.retryAfter}`);
       });
 
       await t.step("the /jobs route refuses a user's JWT", async () => {

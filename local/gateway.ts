@@ -11,7 +11,7 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { AuthError, errorResponse as authErrorResponse } from "./auth/errors.ts";
-import { authLimits } from "./auth/limits.ts";
+import { authLimits, requireApiKey } from "./auth/limits.ts";
 import type { LocalFunction } from "./functions.ts";
 import type { LocalKeys } from "./keys.ts";
 import type { WorkerLog } from "./workers/log.ts";
@@ -88,7 +88,14 @@ export function createGateway(options: GatewayOptions): Handler {
     ],
   });
   gateway.use("/auth/v1/*", platformCors);
-  // Body limit and GoTrue's rate limits (local/auth/limits.ts).
+  // Hosted Kong's API key check, the body limit and GoTrue's rate limits (local/auth/limits.ts).
+  gateway.use(
+    "/auth/v1/*",
+    requireApiKey(async (key) =>
+      key === PUBLISHABLE_KEY || key === SECRET_KEY ||
+      await keys.verifySignature(key).then(() => true, () => false)
+    ),
+  );
   gateway.use("/auth/v1/*", authLimits());
   gateway.use("/storage/v1/*", platformCors);
   gateway.route("/auth/v1", options.auth);

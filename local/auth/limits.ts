@@ -116,3 +116,33 @@ async function readCapped(
   }
   return bytes;
 }
+
+/** Routes hosted Kong serves without an API key (browser redirects and the public JWKS). */
+const OPEN_PATHS = new Set(["/verify", "/callback", "/authorize", "/.well-known/jwks.json"]);
+
+/**
+ * Hosted Kong's key check in front of `/auth/v1`: every other route needs an `apikey` header (or
+ * `?apikey=`) holding one of the project's keys, else 401 with Kong's body. The CLI's local Kong
+ * skips this check; the local stack does what hosted does, so a client that forgets the key
+ * fails here as it would in production. `isValid` decides what a project key is.
+ */
+export function requireApiKey(isValid: (key: string) => Promise<boolean>): MiddlewareHandler {
+  return async (c: Context, next: Next) => {
+    const path = c.req.path.replace(/^\/auth\/v1/, "");
+    if (c.req.method === "OPTIONS" || OPEN_PATHS.has(path)) return await next();
+    const key = c.req.header("apikey") ?? c.req.query("apikey");
+    if (!key) {
+      return c.json({
+        message: "No API key found in request",
+        hint: "No `apikey` request header or url param was found.",
+      }, 401);
+    }
+    if (!(await isValid(key))) {
+      return c.json({
+        message: "Invalid API key",
+        hint: "Double check your Supabase `anon` or `service_role` API key.",
+      }, 401);
+    }
+    return await next();
+  };
+}

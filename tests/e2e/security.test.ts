@@ -207,6 +207,29 @@ Deno.test({
         await signIn(stack, email);
       });
 
+      await t.step("/auth/v1 needs a project API key, as hosted Kong does", async () => {
+        const missing = await fetch(`${stack.apiUrl}/auth/v1/signup`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: "nokey@example.test", password: PASSWORD }),
+        });
+        assert.equal(missing.status, 401);
+        assert.equal((await missing.json()).message, "No API key found in request");
+        const forged = await fetch(`${stack.apiUrl}/auth/v1/settings`, {
+          headers: { apikey: "not-a-project-key" },
+        });
+        assert.equal(forged.status, 401);
+        assert.equal((await forged.json()).message, "Invalid API key");
+        const jwks = await fetch(`${stack.apiUrl}/auth/v1/.well-known/jwks.json`);
+        assert.equal(jwks.status, 200, "the JWKS stays public");
+        await jwks.body?.cancel();
+        const user = await one<{ n: number }>(
+          stack,
+          "select count(*)::int as n from auth.users where email = 'nokey@example.test'",
+        );
+        assert.equal(user?.n, 0);
+      });
+
       await t.step("/auth/v1 refuses large bodies with 413", async () => {
         const response = await auth(stack, "/signup", {
           method: "POST",

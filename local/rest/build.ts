@@ -251,6 +251,18 @@ function resolveEmbedding(
     if (to === parentKey && targetRel && from === relationKey(targetRel.schema, targetRel.name)) {
       candidates.push({ fk, forward: false, toMany: isToMany(fk, targetRel), target: targetRel });
     }
+    // Embedding by the constraint's name: `users?select=best_friends_first_user_fkey(*)`.
+    if (fk.name === item.relation && !targetRel) {
+      if (from === parentKey && !self) {
+        const target = ctx.cache.relations.get(to);
+        if (target) candidates.push({ fk, forward: true, toMany: false, target });
+      } else if (to === parentKey) {
+        const child = ctx.cache.relations.get(from);
+        if (child) {
+          candidates.push({ fk, forward: false, toMany: isToMany(fk, child), target: child });
+        }
+      }
+    }
   }
   if (item.hint) {
     const hint = item.hint;

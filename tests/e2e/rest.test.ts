@@ -461,6 +461,9 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       const reverse = await anon.from("fx_people")
         .select("name, fx_pairs!first_person(id)").eq("name", "ann");
       assert.deepEqual(reverse.data, [{ name: "ann", fx_pairs: [{ id: 1 }, { id: 2 }] }]);
+      const byConstraint = await anon.from("fx_people")
+        .select("name, seconds:fx_pairs_second_person_fkey(id)").eq("name", "bob");
+      assert.deepEqual(byConstraint.data, [{ name: "bob", seconds: [{ id: 1 }] }]);
     });
 
     await t.step("a self-reference: by table name the children, by column the parent", async () => {

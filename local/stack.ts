@@ -310,6 +310,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         settings: config.auth,
         issuer: `${apiUrl}/auth/v1`,
         mailer: mailbox,
+        // A 500's cause, logged (the client sees only "Unexpected failure").
+        onError: (error, request) =>
+          log({
+            level: "error",
+            msg: "auth: unexpected failure",
+            ...request,
+            error: describeError(error),
+          }),
       }),
       mailbox: mailboxApp,
       local: createDumpApp(session, keys),
@@ -318,6 +326,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         keys,
         storageDir,
         fileSizeLimit: config.storage.fileSizeLimit,
+        onInternalError: (error) =>
+          log({ level: "error", msg: "storage: internal error", error: describeError(error) }),
       }),
       realtime,
       openapi: () => Deno.readTextFile(join(root, "docs", "openapi.json")).catch(() => null),
@@ -474,4 +484,11 @@ function serve(
     }
     throw error;
   }
+}
+
+/** An error as a log field: its message, SQLSTATE when it has one, and its stack. */
+function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { message: error.message, ...(code ? { code } : {}), stack: error.stack };
 }

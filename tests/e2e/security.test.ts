@@ -49,11 +49,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
+    const logged: Record<string, unknown>[] = [];
     const stack = await startStack({
       apiPort: 0,
       dbPort: null,
       dataDir: null,
       functionLogLevel: "error",
+      onEvent: (event) => {
+        if (event.kind === "log") logged.push(event as Record<string, unknown>);
+      },
     });
     try {
       const alice = await signIn(stack, "alice@acme.test");
@@ -192,6 +196,31 @@ Deno.test({
         });
         assert.equal(response.status, 400);
         assert.equal((await response.json()).error_code, "validation_failed");
+      });
+
+      await t.step("an emulator's 500 logs its cause", async () => {
+        await stack.session.exec(`
+          create function public.refuse_doomed() returns trigger language plpgsql as $$
+          begin
+            if new.email = 'doomed@example.test' then raise exception 'Doomed by a test trigger'; end if;
+            return new;
+          end $$;
+          create trigger refuse_doomed before insert on auth.users
+            for each row execute function public.refuse_doomed();`);
+        try {
+          const response = await auth(stack, "/signup", {
+            method: "POST",
+            body: JSON.stringify({ email: "doomed@example.test", password: PASSWORD }),
+          });
+          assert.equal(response.status, 500);
+          await response.body?.cancel();
+          const entry = logged.find((event) => event.msg === "auth: unexpected failure");
+          assert.match(JSON.stringify(entry?.error), /Doomed by a test trigger/);
+        } finally {
+          await stack.session.exec(
+            "drop trigger refuse_doomed on auth.users; drop function public.refuse_doomed();",
+          );
+        }
       });
 
       await t.step("passwords are stored as GoTrue does (bcrypt $2a$10$)", async () => {

@@ -16,6 +16,7 @@
 import type { ChatResult } from "../_shared/ai/types.ts";
 import type { UserClaims } from "../_shared/auth.ts";
 import type { Queryable } from "../_shared/db/mod.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { AppError, type ErrorCode } from "../_shared/errors.ts";
 import { toAppError } from "../_shared/http/app.ts";
@@ -64,26 +65,34 @@ export interface ExecutionOutput {
   error_code?: ErrorCode;
 }
 
-export interface ExecutionRow extends Record<string, unknown> {
-  id: string;
-  agent_id: string;
-  user_id: string;
-  organization_id: string;
-  conversation_id: string | null;
-  status: Status;
-  input: ExecutionInput;
-  output: ExecutionOutput | null;
-  model: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  total_tokens: number;
-  latency_ms: number | null;
-  error: string | null;
-  request_hash: string | null;
-  created_at: Date | string;
-  started_at: Date | string | null;
-  completed_at: Date | string | null;
-}
+/** An agent_executions row as COLUMNS selects it. */
+export type ExecutionRow =
+  & Columns<
+    "agent_executions",
+    | "id"
+    | "agent_id"
+    | "user_id"
+    | "organization_id"
+    | "conversation_id"
+    | "model"
+    | "prompt_tokens"
+    | "completion_tokens"
+    | "latency_ms"
+    | "error"
+    | "request_hash"
+  >
+  // Narrower than the generated types: the status check constraint's values, the jsonb this
+  // module writes, the generated total (a coalesce, never null), timestamps as the drivers
+  // return them.
+  & {
+    status: Status;
+    input: ExecutionInput;
+    output: ExecutionOutput | null;
+    total_tokens: number;
+    created_at: Date | string;
+    started_at: Date | string | null;
+    completed_at: Date | string | null;
+  };
 
 const COLUMNS = `id, agent_id, user_id, organization_id, conversation_id, status, input, output,
   model, prompt_tokens, completion_tokens, total_tokens, latency_ms, error, request_hash,
@@ -118,7 +127,7 @@ export async function startExecution(
   const hash = key ? await requestHash(request) : null;
 
   const checked = await deps.db.asUser(claims, async (tx) => {
-    const [agent] = await tx.query<{ id: string; organization_id: string }>(
+    const [agent] = await tx.query<Columns<"agents", "id" | "organization_id">>(
       `select id, organization_id from public.agents where id = $1 and status = 'active'`,
       [request.agent_id],
     );
@@ -231,7 +240,7 @@ async function createConversation(
   const title = firstLine.length > TITLE_CHARS
     ? `${firstLine.slice(0, TITLE_CHARS - 3).trimEnd()}...`
     : firstLine;
-  const [row] = await tx.query<{ id: string }>(
+  const [row] = await tx.query<Columns<"conversations", "id">>(
     `insert into public.conversations (user_id, agent_id, title) values ($1, $2, $3) returning id`,
     [userId, agentId, title],
   );
@@ -352,17 +361,17 @@ async function answerExecution(
     : null;
 
   const loaded = await deps.db.asService(async (tx) => {
-    const [agent] = await tx.query<{
-      system_prompt: string;
-      model: string;
-      temperature: string | number;
-      max_tokens: number;
-    }>(
+    const [agent] = await tx.query<
+      // temperature is numeric(3, 2): postgres.js returns numeric as text.
+      Columns<"agents", "system_prompt" | "model" | "max_tokens"> & { temperature: string | number }
+    >(
       `select system_prompt, model, temperature, max_tokens from public.agents where id = $1`,
       [execution.agent_id],
     );
     if (!agent) throw new AppError("not_found", `Unknown agent: "${execution.agent_id}"`);
-    const [conversation] = await tx.query<{ summary: string | null; summarized_until: number }>(
+    const [conversation] = await tx.query<
+      Columns<"conversations", "summary" | "summarized_until">
+    >(
       `select summary, summarized_until from public.conversations
        where id = $1 and user_id = $2`,
       [execution.conversation_id, execution.user_id],

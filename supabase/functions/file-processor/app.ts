@@ -19,6 +19,7 @@ import {
   type ProcessFileResponse,
   SearchRequest,
 } from "../_shared/contracts/file-processor.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { failureReason, fileFailure } from "../_shared/extract/mod.ts";
 import { createFunctionApp } from "../_shared/http/app.ts";
@@ -50,12 +51,15 @@ export function createApp(deps: Deps, options: { fileTimeLimitMs?: number } = {}
     const claims = c.get("claims");
     const { file_id } = c.req.valid("json");
     // The caller's own upload, as RLS shows it to them (a current member of its organization).
-    const [own] = await deps.db.asUser(claims, (tx) =>
-      tx.query<{ organization_id: string }>(
-        `select f.organization_id from public.file_uploads f
+    const [own] = await deps.db.asUser(
+      claims,
+      (tx) =>
+        tx.query<Columns<"file_uploads", "organization_id">>(
+          `select f.organization_id from public.file_uploads f
          where f.id = $1 and f.user_id = auth.uid()`,
-        [file_id],
-      ));
+          [file_id],
+        ),
+    );
     if (!own) throw unknownFile(file_id);
     await deps.db.asService((tx) =>
       enforceRateLimit(tx, {
@@ -169,9 +173,10 @@ async function memberOrganization(
   const [row] = await deps.db.asUser(
     claims,
     (tx) =>
-      tx.query<{ id: string }>("select o.id from public.organizations o where o.id = $1", [
-        organizationId,
-      ]),
+      tx.query<Columns<"organizations", "id">>(
+        "select o.id from public.organizations o where o.id = $1",
+        [organizationId],
+      ),
   );
   return row?.id ?? null;
 }

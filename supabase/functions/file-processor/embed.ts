@@ -2,6 +2,7 @@
  * Embeddings for sections and agents, in provider-sized batches. Work is written batch by batch,
  * so a worker that runs out of time keeps what it did and the job resumes where it stopped.
  */
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { embeddingInput } from "../_shared/extract/chunk.ts";
 import { RetryLater } from "../_shared/jobs.ts";
@@ -30,12 +31,7 @@ export async function embedInBatches(
   return vectors;
 }
 
-interface PendingSection {
-  id: string;
-  heading: string | null;
-  content: string;
-  content_hash: string;
-}
+type PendingSection = Columns<"document_sections", "id" | "heading" | "content" | "content_hash">;
 
 /**
  * The `document_embeddings` job: embeds every section of the document that has no embedding,
@@ -51,7 +47,7 @@ export async function embedDocumentSections(
   const skipped = new Set<string>();
   while (true) {
     const pending = await deps.db.asService((tx) =>
-      tx.query<PendingSection & Record<string, unknown>>(
+      tx.query<PendingSection>(
         `select s.id, s.heading, s.content, s.content_hash
          from public.document_sections s
          where s.document_id = $1 and s.embedding is null and not (s.id = any($2::uuid[]))
@@ -66,7 +62,7 @@ export async function embedDocumentSections(
     }
     const { embeddings, model } = await deps.ai.embed(pending.map(embeddingInput), { signal });
     const written = await deps.db.asService((tx) =>
-      tx.query<{ id: string }>(
+      tx.query<Columns<"document_sections", "id">>(
         `update public.document_sections s
          set embedding = v.embedding::extensions.halfvec, embedding_model = $4
          from unnest($1::uuid[], $2::text[], $3::text[]) as v (id, embedding, content_hash)
@@ -98,7 +94,7 @@ export async function embedAgentDescription(
   signal: AbortSignal,
 ): Promise<boolean> {
   const [agent] = await deps.db.asService((tx) =>
-    tx.query<{ description: string; has_embedding: boolean }>(
+    tx.query<Columns<"agents", "description"> & { has_embedding: boolean }>(
       `select a.description, a.description_embedding is not null as has_embedding
        from public.agents a where a.id = $1`,
       [agentId],

@@ -15,6 +15,7 @@
  */
 import type { Config } from "../_shared/config.ts";
 import type { ProcessFileResponse } from "../_shared/contracts/file-processor.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import { AppError } from "../_shared/errors.ts";
 import { type Chunk, chunkBlocks, embeddingInput } from "../_shared/extract/chunk.ts";
@@ -30,20 +31,23 @@ import type { Logger } from "../_shared/logger.ts";
 import { embedInBatches, vectorText } from "./embed.ts";
 import { downloadObject } from "./storage.ts";
 
-export interface UploadRow {
-  id: string;
-  organization_id: string;
-  user_id: string | null;
-  bucket: string;
-  path: string;
-  original_name: string;
-  size_bytes: number | null;
-  status: string;
-  checksum: string | null;
-  mime_type: string | null;
-  document_id: string | null;
-  metadata: Record<string, unknown>;
-}
+/** A file_uploads row as UPLOAD_COLUMNS selects it (metadata: a jsonb object). */
+export type UploadRow =
+  & Columns<
+    "file_uploads",
+    | "id"
+    | "organization_id"
+    | "user_id"
+    | "bucket"
+    | "path"
+    | "original_name"
+    | "size_bytes"
+    | "status"
+    | "checksum"
+    | "mime_type"
+    | "document_id"
+  >
+  & { metadata: Record<string, unknown> };
 
 export interface ProcessOutcome extends ProcessFileResponse {
   /** Why the file failed, for the direct route's 413/422. */
@@ -189,7 +193,7 @@ async function embedChanged(
   signal: AbortSignal | undefined,
 ): Promise<Map<number, { vector: number[]; model: string }>> {
   const existing = await deps.db.asService((tx) =>
-    tx.query<{ content_hash: string; heading: string | null }>(
+    tx.query<Columns<"document_sections", "content_hash" | "heading">>(
       `select s.content_hash, s.heading from public.document_sections s
        where s.document_id = $1 and s.embedding is not null`,
       [documentId],
@@ -217,7 +221,7 @@ async function embedChanged(
 
 async function loadUpload(uploadId: string, deps: Deps): Promise<UploadRow | undefined> {
   const [row] = await deps.db.asService((tx) =>
-    tx.query<UploadRow & Record<string, unknown>>(
+    tx.query<UploadRow>(
       `select ${UPLOAD_COLUMNS} from public.file_uploads f where f.id = $1`,
       [uploadId],
     )
@@ -228,7 +232,7 @@ async function loadUpload(uploadId: string, deps: Deps): Promise<UploadRow | und
 /** Another processed, non-duplicate document of the organization with the same bytes. */
 async function findDuplicate(upload: UploadRow, checksum: string, deps: Deps) {
   const [row] = await deps.db.asService((tx) =>
-    tx.query<{ id: string; mime_type: string | null; metadata: Record<string, unknown> }>(
+    tx.query<Columns<"documents", "id" | "mime_type"> & { metadata: Record<string, unknown> }>(
       `select d.id, d.mime_type, d.metadata from public.documents d
        where d.organization_id = $1 and d.checksum = $2 and d.id <> $3
          and d.status = 'processed' and not (d.metadata ? 'duplicate_of')
@@ -331,7 +335,9 @@ export async function mark(
 /** The outcome of an upload already processed with these bytes. */
 async function currentOutcome(upload: UploadRow, deps: Deps): Promise<ProcessOutcome> {
   const [row] = await deps.db.asService((tx) =>
-    tx.query<{ sections: number; metadata: Record<string, unknown>; mime_type: string | null }>(
+    tx.query<
+      Columns<"documents", "mime_type"> & { sections: number; metadata: Record<string, unknown> }
+    >(
       `select (select count(*)::int from public.document_sections s where s.document_id = d.id)
                 as sections,
               d.metadata, d.mime_type

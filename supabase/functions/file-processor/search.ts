@@ -7,6 +7,7 @@
  */
 import type { Claims } from "../_shared/auth.ts";
 import type { SearchInput, SearchResponse } from "../_shared/contracts/file-processor.ts";
+import type { Columns } from "../_shared/db/rows.ts";
 import type { Deps } from "../_shared/deps.ts";
 import type { Logger } from "../_shared/logger.ts";
 import { checkText } from "../_shared/text/sanitize.ts";
@@ -64,7 +65,9 @@ export async function searchDocuments(
         [query, mode === "keyword" ? null : embedding, input.match_count, JSON.stringify(filter)],
       );
     if (hits.length === 0) return { results: [] };
-    const details = await tx.query<{ id: string; page: number | null; title: string }>(
+    const details = await tx.query<
+      Columns<"document_sections", "id" | "page"> & Columns<"documents", "title">
+    >(
       `select s.id, s.page, d.title
        from public.document_sections s join public.documents d on d.id = s.document_id
        where s.id = any($1::uuid[])`,

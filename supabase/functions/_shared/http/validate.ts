@@ -23,7 +23,31 @@ export function validate<
         details: toIssues(result.error.issues),
       });
     }
+    if (target === "json" && nestedDeeperThan(result.data, MAX_JSON_DEPTH)) {
+      throw new AppError(
+        "invalid_request",
+        `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
   });
+}
+
+/**
+ * How deeply a JSON body may nest. No contract needs more, and deep jsonb is a stack-depth error
+ * on Postgres and can break the local stack's PGlite session (issue 10).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether objects/arrays nest deeper than `limit`; iterative, so any depth is safe to check. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** zod issues as `{ path, message }` pairs, paths dotted (`messages.0.content`). */

@@ -18,6 +18,7 @@ import type { WorkerLog } from "../workers/log.ts";
 import {
   fieldSql,
   filterSql,
+  groupBySql,
   ident,
   innerJoinFilters,
   levelFilters,
@@ -32,7 +33,7 @@ import {
   toArrayLiteral,
 } from "./build.ts";
 import { fromPostgres, RestError } from "./errors.ts";
-import { type Level, type ParsedQuery, parseQuery } from "./parse.ts";
+import { type Level, type ParsedQuery, parseQuery, usesAggregates } from "./parse.ts";
 import {
   type Column,
   loadSchemaCache,
@@ -197,15 +198,21 @@ export function createRestApp(options: RestOptions): Hono {
 
 /** Whether the authenticator role's `pgrst.db_tx_end` ends in `-allow-override`. */
 async function txOverrideAllowed(tx: SessionHandle): Promise<boolean> {
+  return /-allow-override$/.test(await roleSetting(tx, "pgrst.db_tx_end") ?? "");
+}
+
+/** A `pgrst.*` setting of the authenticator role (`alter role authenticator set ...`), as PostgREST reads its in-database configuration. */
+async function roleSetting(tx: SessionHandle, name: string): Promise<string | null> {
   const { rows } = await tx.query<{ value: string | null }>(
     `select (select o.option_value
                from pg_db_role_setting s
                join pg_roles r on r.oid = s.setrole
                cross join lateral pg_options_to_table(s.setconfig) o
-              where r.rolname = 'authenticator' and o.option_name = 'pgrst.db_tx_end'
+              where r.rolname = 'authenticator' and o.option_name = $1
               limit 1) as value`,
+    [name],
   );
-  return /-allow-override$/.test(rows[0]?.value ?? "");
+  return rows[0]?.value ?? null;
 }
 
 function errorResponse(error: unknown, request: Request, log: WorkerLog): Response {
@@ -404,6 +411,9 @@ interface RequestParts {
 async function handleTable(tx: SessionHandle, cache: SchemaCache, req: RequestParts) {
   const rel = relationOf(cache, req.schema, req.name);
   const query = parseQuery(req.url.searchParams);
+  if (usesAggregates(query.select)) {
+    query.aggregatesEnabled = await roleSetting(tx, "pgrst.db_aggregates_enabled") === "true";
+  }
   switch (req.method) {
     case "GET":
     case "HEAD":
@@ -476,9 +486,10 @@ async function read(
   const whereParams = ctx.params.values.length;
   const range = rootRange(root, req);
   const list = selectList(ctx, source, query.select, "").join(", ");
+  const group = groupBySql(source, query.select);
   const order = orderSql(ctx, source, root.order);
   const sql = `select coalesce(json_agg(_r), '[]'::json)::text as body, count(*)::int as n
-    from (select ${list} from ${source.from} as ${ident("t0")}${whereSql}${order}${
+    from (select ${list} from ${source.from} as ${ident("t0")}${whereSql}${group}${order}${
     rangeSql(range)
   }) _r`;
   const result = (await tx.query<{ body: string; n: number }>(sql, ctx.params.values)).rows[0]!;
@@ -885,6 +896,9 @@ async function callRoutine(
   }
   const { routine, wholeBody } = findRoutine(overloads, args, req);
   const query = parseQuery(req.url.searchParams, new Set(routine.args.map((a) => a.name)));
+  if (usesAggregates(query.select)) {
+    query.aggregatesEnabled = await roleSetting(tx, "pgrst.db_aggregates_enabled") === "true";
+  }
   const params: unknown[] = [];
   const fn = `${ident(routine.schema)}.${ident(routine.name)}`;
   let call: string;
@@ -957,6 +971,9 @@ async function callRoutine(
   const whereSql = where.length ? ` where ${where.join(" and ")}` : "";
   const whereParams = ctx.params.values.length;
   const range = rootRange(root, req);
+  if (!returned && query.select.some((s) => s.kind === "aggregate")) {
+    throw RestError.aggregatesDisabled();
+  }
   const items = query.select.filter((s) => s.kind !== "embed");
   const list = returned
     ? selectList(ctx, source, query.select, "").join(", ")
@@ -973,7 +990,9 @@ async function callRoutine(
     : `${ident("t0")}.*`;
   const order = orderSql(ctx, source, root.order);
   const sql = `select coalesce(json_agg(_r), '[]'::json)::text as body, count(*)::int as n
-    from (select ${list} from ${call} as ${ident("t0")}${whereSql}${order}${rangeSql(range)}) _r`;
+    from (select ${list} from ${call} as ${ident("t0")}${whereSql}${
+    returned ? groupBySql(source, query.select) : ""
+  }${order}${rangeSql(range)}) _r`;
   const r = (await tx.query<{ body: string; n: number }>(sql, ctx.params.values)).rows[0]!;
   checkMaxAffected(req.prefer, r.n);
   let total: number | null = null;

@@ -44,6 +44,7 @@ export interface BuildContext {
   params: Params;
   levels: ParsedQuery["levels"];
   nextAlias: () => string;
+  aggregates: boolean;
 }
 
 export function newContext(cache: SchemaCache, schema: string, query: ParsedQuery): BuildContext {
@@ -54,6 +55,7 @@ export function newContext(cache: SchemaCache, schema: string, query: ParsedQuer
     params: new Params(),
     levels: query.levels,
     nextAlias: () => `t${++n}`,
+    aggregates: query.aggregatesEnabled === true,
   };
 }
 
@@ -107,6 +109,14 @@ export function selectList(
   for (const item of items) {
     if (item.kind === "star") {
       out.push(`${ident(source.alias)}.*`);
+      continue;
+    }
+    if (item.kind === "aggregate") {
+      if (!ctx.aggregates) throw RestError.aggregatesDisabled();
+      const key = item.alias ?? item.fn;
+      let expr = item.field ? `${item.fn}(${columnSql(ctx, source, item.field)})` : "count(*)";
+      if (item.cast) expr = `(${expr})::${item.cast}`;
+      out.push(`${expr} as ${ident(key)}`);
       continue;
     }
     if (item.kind === "column") {
@@ -172,19 +182,20 @@ export function selectList(
     }
     const list = selectList(ctx, target, innerItems, childPath).join(", ");
     const key = item.alias ?? item.relation;
+    const group = groupBySql(target, innerItems);
     if (embedding.toMany) {
       const order = orderSql(ctx, target, level?.order ?? []);
       const range = rangeSql(level);
       out.push(
         `coalesce((select json_agg(_e) from (select ${list} from ${target.from} as ${
           ident(child)
-        } where ${where.join(" and ")}${order}${range}) _e), '[]'::json) as ${ident(key)}`,
+        } where ${where.join(" and ")}${group}${order}${range}) _e), '[]'::json) as ${ident(key)}`,
       );
     } else {
       out.push(
         `(select row_to_json(_e) from (select ${list} from ${target.from} as ${
           ident(child)
-        } where ${where.join(" and ")} limit 1) _e) as ${ident(key)}`,
+        } where ${where.join(" and ")}${group} limit 1) _e) as ${ident(key)}`,
       );
     }
   }
@@ -347,6 +358,24 @@ function embeddedSource(embedding: Embedding, parent: string, child: string): So
 function isToMany(fk: ForeignKey, child: Relation): boolean {
   const pk = child.primaryKey;
   return !(pk.length === fk.fromColumns.length && pk.every((c) => fk.fromColumns.includes(c)));
+}
+
+/**
+ * ` group by ...` when a level's select list has aggregates: the other selected columns, as
+ * PostgREST groups them (`*` groups by every column).
+ */
+export function groupBySql(source: Source, items: readonly SelectItem[]): string {
+  if (!items.some((i) => i.kind === "aggregate")) return "";
+  const keys: string[] = [];
+  for (const item of items) {
+    if (item.kind === "column") keys.push(fieldSql(source.alias, item.field));
+    if (item.kind === "star") {
+      for (const name of source.columns?.keys() ?? []) {
+        keys.push(`${ident(source.alias)}.${ident(name)}`);
+      }
+    }
+  }
+  return keys.length ? ` group by ${keys.join(", ")}` : "";
 }
 
 export function outputName(field: Field): string {

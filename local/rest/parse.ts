@@ -20,6 +20,8 @@ export interface Field {
 export type SelectItem =
   | { kind: "star" }
   | { kind: "column"; field: Field; alias?: string; cast?: string }
+  /** `count()`, `col.sum()`, `col.avg()`, `col.max()`, `col.min()`, `col.count()`. */
+  | { kind: "aggregate"; fn: AggregateFn; field?: Field; alias?: string; cast?: string }
   | {
     kind: "embed";
     relation: string;
@@ -29,6 +31,8 @@ export type SelectItem =
     spread: boolean;
     select: SelectItem[];
   };
+
+export type AggregateFn = "count" | "sum" | "avg" | "max" | "min";
 
 export type FilterOp =
   | "eq"
@@ -126,6 +130,15 @@ export interface ParsedQuery {
   levels: Map<string, Level>;
   /** Query parameters that are not part of the language (RPC arguments, `columns`, ...). */
   other: Map<string, string>;
+  /** Set by the app: the authenticator's `pgrst.db_aggregates_enabled` (off: PGRST123). */
+  aggregatesEnabled?: boolean;
+}
+
+/** Whether a select list (at any depth) uses an aggregate. */
+export function usesAggregates(items: readonly SelectItem[]): boolean {
+  return items.some((i) =>
+    i.kind === "aggregate" || (i.kind === "embed" && usesAggregates(i.select))
+  );
 }
 
 /** Nesting bounds: deep embeds or logic trees would only exhaust Postgres's stack. */
@@ -186,7 +199,8 @@ export function parseQuery(params: URLSearchParams, argNames: ReadonlySet<string
     const { path, field } = splitEmbeddedField(key);
     level(path).filters.push(parseCondition(field, value));
   }
-  return { select, levels, other } satisfies ParsedQuery;
+  const parsed: ParsedQuery = { select, levels, other };
+  return parsed;
 }
 
 function parseNonNegative(value: string, key: string): number {
@@ -395,6 +409,26 @@ function parseSelectItem(item: string, whole: string, depth: number): SelectItem
     throw RestError.parse(`"failed to parse select parameter (${whole})"`, "Empty select item");
   }
   if (item === "*") return { kind: "star" };
+  // An aggregate: `count()`, `alias:count()`, `col.sum()`, `alias:col.avg()::int`.
+  const aggregate =
+    /^(?:([^():."]+):(?!:))?(?:([^():]+)\.)?(count|sum|avg|max|min)\(\)(?:::([a-z_][a-z0-9_]*))?$/
+      .exec(item);
+  if (aggregate) {
+    const [, alias, field, fn, cast] = aggregate;
+    if (field === undefined && fn !== "count") {
+      throw RestError.parse(
+        `"failed to parse select parameter (${whole})"`,
+        `The aggregate ${fn}() needs a column`,
+      );
+    }
+    return {
+      kind: "aggregate",
+      fn: fn as AggregateFn,
+      ...(field !== undefined ? { field: parseField(field) } : {}),
+      ...(alias !== undefined ? { alias: unquote(alias) } : {}),
+      ...(cast !== undefined ? { cast } : {}),
+    };
+  }
   const open = firstUnquoted(item, "(");
   if (open >= 0 && item.endsWith(")") && !/^[^(]*::/.test(item.slice(0, open))) {
     let head = item.slice(0, open);
@@ -457,9 +491,6 @@ function parseSelectItem(item: string, whole: string, depth: number): SelectItem
         `Invalid cast "${cast}"`,
       );
     }
-  }
-  if (rest.endsWith("()")) {
-    throw RestError.aggregatesDisabled();
   }
   return {
     kind: "column",

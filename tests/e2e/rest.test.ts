@@ -666,6 +666,28 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       assert.deepEqual(filterOnly.data, [{ name: "ann" }, { name: "bob" }]);
     });
 
+    await t.step("aggregates only where pgrst.db_aggregates_enabled allows them", async () => {
+      const off = await anon.from("fx_pairs").select("count()");
+      assert.equal(off.status, 400);
+      assert.equal(off.error?.code, "PGRST123");
+      await stack.session.exec(
+        "alter role authenticator set pgrst.db_aggregates_enabled to 'true'",
+      );
+      const total = await anon.from("fx_pairs").select("count()");
+      assert.deepEqual(total.data, [{ count: 3 }]);
+      const grouped = await anon.from("fx_pairs").select("first_person, n:count(), top:id.max()")
+        .order("first_person");
+      assert.deepEqual(grouped.data, [
+        { first_person: "ann", n: 2, top: 2 },
+        { first_person: "bob", n: 1, top: 3 },
+      ]);
+      const embedded = await anon.from("fx_people")
+        .select("name, fx_pairs!first_person(id.sum(), pairs:count())")
+        .eq("name", "ann");
+      assert.deepEqual(embedded.data, [{ name: "ann", fx_pairs: [{ sum: 3, pairs: 2 }] }]);
+      await stack.session.exec("alter role authenticator reset pgrst.db_aggregates_enabled");
+    });
+
     await t.step("a merging upsert answers 201 when it inserted, 200 when it updated", async () => {
       const inserted = await service.from("fx_people").upsert({ name: "dan", age: 1 }).select();
       assert.equal(inserted.status, 201);

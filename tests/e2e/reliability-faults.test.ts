@@ -14,20 +14,31 @@
  * - A statement timeout in the database: PGlite has no timers, so statement_timeout never fires
  *   there; a trigger raises the error a timeout raises (SQLSTATE 57014) in the middle of a
  *   write instead. Clean 504, nothing written, no run left running.
+ * The functions are called through the typed client (shared/mod.ts); the workers' /jobs route
+ * with plain HTTP, as the dispatcher calls it.
  */
 import assert from "node:assert/strict";
 import { startStack } from "../../local/stack.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../fixtures/fake-openai.ts";
+import type { AgentBackendError } from "../../shared/mod.ts";
 import {
   ACME_SUPPORT,
   call,
   eventually,
-  notStandardError,
+  notStandardClientError,
+  outcome,
   read,
   signIn,
 } from "./reliability-support.ts";
 
 const JOB_SECRET = "e2e-reliability-faults-job-secret-0123456789";
+
+/** The error a typed client call fails with; a success fails the test. */
+async function failure(call: Promise<unknown>): Promise<AgentBackendError> {
+  const result = await outcome(call);
+  if ("error" in result) return result.error;
+  assert.fail(`Expected a failure, got ${JSON.stringify(result.body).slice(0, 200)}`);
+}
 
 Deno.test({
   name: "reliability: provider failures, a worker dying mid-batch, a statement timeout",
@@ -63,12 +74,10 @@ Deno.test({
       assert.equal(error, null);
       const conversation = data!.id as string;
       // A message to summarise.
-      const seeded = await read(
-        await call(stack, "message-preprocess", alice.token, {
-          body: { conversation_id: conversation, content: "The anvil arrived dented." },
-        }),
-      );
-      assert.equal(seeded.status, 200, JSON.stringify(seeded.body));
+      await alice.agents.preprocessMessages({
+        conversation_id: conversation,
+        content: "The anvil arrived dented.",
+      });
 
       const unfinishedRuns = async () =>
         JSON.stringify(
@@ -80,23 +89,42 @@ Deno.test({
       /** Every provider-calling route once; returns failures (status or body). */
       const exercise = async (wanted: number[]) => {
         const problems: string[] = [];
-        const requests: Array<[string, string, Record<string, unknown>]> = [
-          ["execute-agent", "", { agent_id: ACME_SUPPORT, input: "Where is my anvil?" }],
-          ["message-preprocess", "", { conversation_id: conversation, content: "A new message" }],
-          ["conversation-summarize", "", { conversation_id: conversation, force: true }],
-          ["file-processor", "/search", { query: "warranty claim", mode: "semantic" }],
+        const { agents } = alice;
+        const requests: Array<[string, () => Promise<unknown>]> = [
+          [
+            "execute-agent",
+            () => agents.executeAgent({ agent_id: ACME_SUPPORT, input: "Where is my anvil?" }),
+          ],
+          [
+            "message-preprocess",
+            () =>
+              agents.preprocessMessages({
+                conversation_id: conversation,
+                content: "A new message",
+              }),
+          ],
+          [
+            "conversation-summarize",
+            () => agents.summarizeConversation({ conversation_id: conversation, force: true }),
+          ],
+          [
+            "file-processor/search",
+            () => agents.searchDocuments({ query: "warranty claim", mode: "semantic" }),
+          ],
         ];
-        for (const [fn, path, body] of requests) {
-          const { status, body: answer } = await read(
-            await call(stack, fn, alice.token, { path, body }),
-          );
+        for (const [fn, send] of requests) {
+          const result = await outcome(send());
+          const { status } = result;
           const problem = !wanted.includes(status)
             ? `status ${status} (want ${wanted.join("/")})`
-            : status >= 400
-            ? notStandardError(answer)
+            : "error" in result
+            ? notStandardClientError(result.error)
             : null;
           if (problem) {
-            problems.push(`${fn}${path}: ${problem} ${JSON.stringify(answer).slice(0, 160)}`);
+            const said = "error" in result
+              ? `${result.error.code}: ${result.error.message}`
+              : JSON.stringify(result.body);
+            problems.push(`${fn}: ${problem} ${said.slice(0, 160)}`);
           }
         }
         return problems;
@@ -128,12 +156,10 @@ Deno.test({
           `the provider ${mode}: ${status} everywhere, nothing half-written`,
           async () => {
             // A message the summary does not cover yet, so the summarizer must call the model.
-            const added = await read(
-              await call(stack, "message-preprocess", alice.token, {
-                body: { conversation_id: conversation, content: `Before the ${mode} fault.` },
-              }),
-            );
-            assert.equal(added.status, 200, JSON.stringify(added.body));
+            await alice.agents.preprocessMessages({
+              conversation_id: conversation,
+              content: `Before the ${mode} fault.`,
+            });
             fake.setMode(mode, { delayMs: 8000, retryAfterSeconds: 0 });
             const before = await footprint();
             const asked = fake.requests.length;
@@ -276,13 +302,13 @@ Deno.test({
           );
           try {
             const events = await count("select 1 from public.analytics_events");
-            const tracked = await read(
-              await call(stack, "analytics-tracker", alice.token, {
-                body: { events: [{ name: "reliability.timeout" }, { name: "reliability.other" }] },
+            const tracked = await failure(
+              alice.agents.trackEvents({
+                events: [{ name: "reliability.timeout" }, { name: "reliability.other" }],
               }),
             );
-            assert.equal(tracked.status, 504, JSON.stringify(tracked.body));
-            assert.equal(notStandardError(tracked.body), null);
+            assert.equal(tracked.status, 504, `${tracked.code}: ${tracked.message}`);
+            assert.equal(notStandardClientError(tracked), null);
             assert.equal(await count("select 1 from public.analytics_events"), events);
 
             // One statement times out, the next ones run (a timeout is per statement): the run's
@@ -294,13 +320,11 @@ Deno.test({
                execute function public.reliability_statement_timeout();`,
             );
             const assistant = await count("select 1 from public.messages where role = 'assistant'");
-            const run = await read(
-              await call(stack, "execute-agent", alice.token, {
-                body: { agent_id: ACME_SUPPORT, input: "Is the anvil covered?" },
-              }),
+            const run = await failure(
+              alice.agents.executeAgent({ agent_id: ACME_SUPPORT, input: "Is the anvil covered?" }),
             );
-            assert.ok(run.status === 504, `${run.status} ${JSON.stringify(run.body)}`);
-            assert.equal(notStandardError(run.body), null);
+            assert.equal(run.status, 504, `${run.code}: ${run.message}`);
+            assert.equal(notStandardClientError(run), null);
             assert.equal(
               await count("select 1 from public.messages where role = 'assistant'"),
               assistant,

@@ -1,7 +1,8 @@
 /**
  * Reliability under a bounded burst: 300 requests, 16 at a time, mixed across the functions
  * (analytics events, message previews, sync agent runs, knowledge search, summaries, whoami) by
- * two Acme users, on the product's local stack with the local AI provider.
+ * two Acme users through the typed client (shared/mod.ts), on the product's local stack with the
+ * local AI provider.
  *
  * - no 5xx (429 from the per-plan rate limits is an answer, not a failure);
  * - every analytics event a 200 accepted is stored exactly once, and none of a refused request;
@@ -10,7 +11,13 @@
  */
 import assert from "node:assert/strict";
 import { startStack } from "../../local/stack.ts";
-import { ACME, ACME_SUPPORT, call, notStandardError, read, signIn } from "./reliability-support.ts";
+import {
+  ACME,
+  ACME_SUPPORT,
+  notStandardClientError,
+  outcome,
+  signIn,
+} from "./reliability-support.ts";
 
 const REQUESTS = 300;
 const CONCURRENCY = 16;
@@ -50,66 +57,64 @@ Deno.test({
       let acceptedRuns = 0;
       const send = async (i: number) => {
         const who = i % 2;
-        const token = users[who]!.token;
+        const agents = users[who]!.agents;
         let fn: string;
-        let response: Response;
+        let result: Awaited<ReturnType<typeof outcome<unknown>>>;
         switch (i % 6) {
           case 0:
             fn = "analytics-tracker";
-            response = await call(stack, fn, token, {
-              body: {
-                organization_id: ACME,
-                events: [0, 1, 2].map((k) => ({
-                  id: `load-${i}-${k}`,
-                  name: "load.event",
-                  duration_ms: i + k,
-                })),
-              },
-            });
+            result = await outcome(agents.trackEvents({
+              organization_id: ACME,
+              events: [0, 1, 2].map((k) => ({
+                id: `load-${i}-${k}`,
+                name: "load.event",
+                duration_ms: i + k,
+              })),
+            }));
             break;
           case 1:
             fn = "message-preprocess";
-            response = await call(stack, fn, token, {
-              body: {
-                conversation_id: conversations[who],
-                content: `Request ${i}: mail me at someone${i}@example.com`,
-                store: false,
-              },
-            });
+            result = await outcome(agents.preprocessMessages({
+              conversation_id: conversations[who]!,
+              content: `Request ${i}: mail me at someone${i}@example.com`,
+              store: false,
+            }));
             break;
           case 2:
             fn = "execute-agent";
-            response = await call(stack, fn, token, {
-              body: { agent_id: ACME_SUPPORT, input: `Question ${i} about the anvil warranty` },
-            });
+            result = await outcome(agents.executeAgent({
+              agent_id: ACME_SUPPORT,
+              input: `Question ${i} about the anvil warranty`,
+            }));
             break;
           case 3:
             fn = "file-processor/search";
-            response = await call(stack, "file-processor", token, {
-              path: "/search",
-              body: { query: `warranty claim ${i}`, mode: "hybrid", match_count: 3 },
-            });
+            result = await outcome(agents.searchDocuments({
+              query: `warranty claim ${i}`,
+              mode: "hybrid",
+              match_count: 3,
+            }));
             break;
           case 4:
             fn = "analytics-tracker/summary";
-            response = await call(stack, "analytics-tracker", users[0]!.token, {
-              method: "GET",
-              path: `/summary?organization_id=${ACME}`,
-            });
+            result = await outcome(users[0]!.agents.analyticsSummary({ organization_id: ACME }));
             break;
           default:
             fn = "whoami";
-            response = await call(stack, fn, token, { method: "GET" });
+            result = await outcome(agents.whoami());
         }
-        const { status, body } = await read(response);
+        const { status } = result;
         statuses[`${fn} ${status}`] = (statuses[`${fn} ${status}`] ?? 0) + 1;
-        if (status >= 500 || (status >= 400 && status !== 429)) {
-          problems.push(`${fn} #${i}: ${status} ${JSON.stringify(body).slice(0, 200)}`);
-        } else if (status === 429 && notStandardError(body)) {
-          problems.push(`${fn} #${i}: 429 ${notStandardError(body)}`);
-        } else if (status === 200 && fn === "analytics-tracker") {
-          acceptedEvents += (body as { accepted: number }).accepted;
-        } else if (status === 200 && fn === "execute-agent") {
+        if ("error" in result) {
+          const { error } = result;
+          if (status !== 429) {
+            problems.push(`${fn} #${i}: ${status} ${error.code} ${error.message.slice(0, 200)}`);
+          } else if (notStandardClientError(error)) {
+            problems.push(`${fn} #${i}: 429 ${notStandardClientError(error)}`);
+          }
+        } else if (fn === "analytics-tracker") {
+          acceptedEvents += (result.body as { accepted: number }).accepted;
+        } else if (fn === "execute-agent") {
           acceptedRuns++;
         }
       };

@@ -1,12 +1,19 @@
 /**
  * What the reliability suites (tests/e2e/reliability-*.test.ts) share: the seed's ids, signing
- * in, plain HTTP calls to a function as curl makes them, the standard error body, forged tokens
+ * in (with the typed client of the user), plain HTTP calls to a function as curl makes them, the
+ * outcome of a typed client call, the standard error body, forged tokens
  * and a count of every row of the product's tables (to prove a refused request wrote nothing).
  */
 import assert from "node:assert/strict";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { SignJWT } from "jose";
 import type { Stack } from "../../local/stack.ts";
+import {
+  AgentBackendError,
+  type AgentClient,
+  createAgentClient,
+  STATUS_BY_CODE,
+} from "../../shared/mod.ts";
 
 export const ACME = "10000000-0000-4000-8000-000000000001";
 export const GLOBEX = "10000000-0000-4000-8000-000000000002";
@@ -17,6 +24,8 @@ export interface Session {
   id: string;
   token: string;
   client: SupabaseClient;
+  /** The typed client (shared/mod.ts) on `client`. */
+  agents: AgentClient;
 }
 
 export async function signIn(stack: Stack, email: string): Promise<Session> {
@@ -30,7 +39,7 @@ export async function signIn(stack: Stack, email: string): Promise<Session> {
     auth: { persistSession: false, autoRefreshToken: false },
     global: { headers: { Authorization: `Bearer ${token}` } },
   });
-  return { id: data.user!.id, token, client };
+  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
 }
 
 export interface CallInit {
@@ -72,6 +81,33 @@ export async function read(response: Response): Promise<{ status: number; body: 
   } catch {
     return { status: response.status, body: text.length ? text.slice(0, 200) : null };
   }
+}
+
+/**
+ * A typed client call's outcome as a status and a body: 200 and the result, or the error's HTTP
+ * status and the error (an AgentBackendError; anything else is rethrown).
+ */
+export async function outcome<T>(
+  call: Promise<T>,
+): Promise<{ status: number; body: T } | { status: number; error: AgentBackendError }> {
+  try {
+    return { status: 200, body: await call };
+  } catch (error) {
+    if (!(error instanceof AgentBackendError)) throw error;
+    return { status: error.status, error };
+  }
+}
+
+/** Why an AgentBackendError does not carry the functions' standard error body, or null. */
+export function notStandardClientError(error: AgentBackendError): string | null {
+  if (["network_error", "relay_error", "invalid_response"].includes(error.code)) {
+    return `never reached a function: ${error.code} ${error.message}`;
+  }
+  const status = (STATUS_BY_CODE as Record<string, number>)[error.code];
+  if (status !== error.status) return `code ${error.code} with status ${error.status}`;
+  if (!error.message) return `no message: ${error.code}`;
+  if (!error.requestId) return `no request_id: ${error.code} ${error.message}`;
+  return null;
 }
 
 /** Why `body` is not the functions' standard error body, or null when it is. */

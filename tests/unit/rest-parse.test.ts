@@ -89,3 +89,20 @@ Deno.test("splitTopLevel() keeps commas inside parentheses, braces and quotes", 
     'c.eq."d,e"',
   ]);
 });
+
+Deno.test("parseSelect() reads aggregates (count(), col.fn(), aliases, casts) apart from embeds", () => {
+  assert.deepEqual(parseSelect("count(), n:count(), total:amount.sum()::int, meta->>x.max()"), [
+    { kind: "aggregate", fn: "count" },
+    { kind: "aggregate", fn: "count", alias: "n" },
+    {
+      kind: "aggregate",
+      fn: "sum",
+      field: { name: "amount", path: [] },
+      alias: "total",
+      cast: "int",
+    },
+    { kind: "aggregate", fn: "max", field: { name: "meta", path: [{ op: "->>", key: "x" }] } },
+  ]);
+  assert.equal(parseSelect("counts()")[0]?.kind, "embed", "another name is an embed");
+  assert.throws(() => parseSelect("sum()"), (e) => e instanceof RestError && e.status === 400);
+});

@@ -474,7 +474,8 @@ async function read(
   req: RequestParts,
 ): Promise<Response> {
   const ctx = newContext(cache, req.schema, query);
-  const source = sourceOf(rel, "t0");
+  // The root aliased by its name, as PostgREST does (errors say `column users.x does not exist`).
+  const source = sourceOf(rel, rel.name);
   const root = query.levels.get("")!;
   const { rest, nulls } = splitNullEmbedFilters(root.filters, query.select);
   const where = [
@@ -489,14 +490,14 @@ async function read(
   const group = groupBySql(source, query.select);
   const order = orderSql(ctx, source, root.order);
   const sql = `select coalesce(json_agg(_r), '[]'::json)::text as body, count(*)::int as n
-    from (select ${list} from ${source.from} as ${ident("t0")}${whereSql}${group}${order}${
+    from (select ${list} from ${source.from} as ${ident(source.alias)}${whereSql}${group}${order}${
     rangeSql(range)
   }) _r`;
   const result = (await tx.query<{ body: string; n: number }>(sql, ctx.params.values)).rows[0]!;
   let total: number | null = null;
   if (req.prefer.count) {
     const countSql = `select count(*)::int as total from ${source.from} as ${
-      ident("t0")
+      ident(source.alias)
     }${whereSql}`;
     total = (await tx.query<{ total: number }>(countSql, ctx.params.values.slice(0, whereParams)))
       .rows[0]!.total;

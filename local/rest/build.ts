@@ -43,7 +43,8 @@ export interface BuildContext {
   schema: string;
   params: Params;
   levels: ParsedQuery["levels"];
-  nextAlias: () => string;
+  /** An embed's alias as PostgREST names it (`messages_1`): Postgres's errors quote it. */
+  nextAlias: (name: string) => string;
   aggregates: boolean;
 }
 
@@ -54,7 +55,7 @@ export function newContext(cache: SchemaCache, schema: string, query: ParsedQuer
     schema,
     params: new Params(),
     levels: query.levels,
-    nextAlias: () => `t${++n}`,
+    nextAlias: (name: string) => `${name}_${++n}`,
     aggregates: query.aggregatesEnabled === true,
   };
 }
@@ -130,7 +131,7 @@ export function selectList(
     // `rel()`: embedded for filtering only (`!inner`, `rel=not.is.null`), left out of the output.
     if (item.select.length === 0 && !item.spread) continue;
     const childPath = path ? `${path}.${item.alias ?? item.relation}` : item.alias ?? item.relation;
-    const child = ctx.nextAlias();
+    const child = ctx.nextAlias(item.relation);
     const target = embeddedSource(embedding, source.alias, child);
     const level = ctx.levels.get(childPath) ?? ctx.levels.get(joinPath(path, item.relation));
     const where = [
@@ -220,7 +221,7 @@ export function innerJoinFilters(
     if (item.joinType !== "inner" && wantsNotNull === undefined) continue;
     const embedding = resolveEmbedding(ctx, source, item);
     const childPath = joinPath(path, name);
-    const child = ctx.nextAlias();
+    const child = ctx.nextAlias(item.relation);
     const target = embeddedSource(embedding, source.alias, child);
     const level = ctx.levels.get(childPath);
     const where = [
@@ -638,7 +639,7 @@ export function orderSql(ctx: BuildContext, source: Source, order: readonly Orde
           `'${source.name}' and '${o.relation}' do not form a many-to-one or one-to-one relationship`,
         );
       }
-      const child = ctx.nextAlias();
+      const child = ctx.nextAlias(o.relation);
       const target = embeddedSource(embedding, source.alias, child);
       expr = `(select ${fieldSql(child, o.field)} from ${target.from} as ${ident(child)} where ${
         embedding.on(source.alias, child)

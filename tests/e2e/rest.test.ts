@@ -220,6 +220,13 @@ Deno.test("Data API: postgrest-js calls get PostgREST's answers", async (t) => {
       const unknownColumn = await alice.from("agents").select("id, no_such_column");
       assert.equal(unknownColumn.status, 400);
       assert.equal(unknownColumn.error?.code, "42703");
+      assert.equal(unknownColumn.error?.message, "column agents.no_such_column does not exist");
+      const unknownEmbedded = await alice.from("agents").select("id, organizations(nope)");
+      assert.equal(
+        unknownEmbedded.error?.message,
+        "column organizations_1.nope does not exist",
+        "embeds are aliased as PostgREST aliases them",
+      );
       const badFilter = await fetch(`${stack.apiUrl}/rest/v1/agents?id=nope.1`, {
         headers: { apikey: stack.anonKey, Authorization: `Bearer ${stack.serviceRoleKey}` },
       });

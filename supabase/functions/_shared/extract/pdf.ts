@@ -54,6 +54,10 @@ export async function pdfToBlocks(
     const builder = new BlockBuilder();
     let characters = 0;
     for (let number = 1; number <= pdf.numPages; number++) {
+      // pdf.js without a worker settles its page promises as microtasks, so a long PDF would
+      // never let a timer run: yield to the event loop now and then, so the caller's time limit
+      // (an AbortSignal.timeout) can fire and other requests of the isolate make progress.
+      if (number % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
       options.signal?.throwIfAborted();
       const page = await pdf.getPage(number);
       const content = await page.getTextContent();

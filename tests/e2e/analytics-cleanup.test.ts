@@ -15,7 +15,7 @@
  * the rollups itself, as the cron jobs would.
  */
 import assert from "node:assert/strict";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
 import {
   type AgentClient,
@@ -24,33 +24,12 @@ import {
   type SummaryQuery,
 } from "../../shared/mod.ts";
 import { refusal } from "./client-support.ts";
+import { signIn } from "./client-support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const GLOBEX = "10000000-0000-4000-8000-000000000002";
 const ACME_SUPPORT_AGENT = "20000000-0000-4000-8000-000000000001";
-const PASSWORD = "password123";
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-interface Session {
-  id: string;
-  token: string;
-  client: SupabaseClient;
-  agents: AgentClient;
-}
-
-async function signIn(stack: Stack, email: string): Promise<Session> {
-  const anon = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-  const { data, error } = await anon.auth.signInWithPassword({ email, password: PASSWORD });
-  assert.equal(error, null, `sign in ${email}`);
-  const token = data.session!.access_token;
-  const client = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
-}
 
 /** A plain HTTP call to a function, as curl would make it, with a bearer token (or none). */
 function call(

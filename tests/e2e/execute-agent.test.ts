@@ -8,40 +8,18 @@
  * running.
  */
 import assert from "node:assert/strict";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
-import { type AgentClient, createAgentClient } from "../../shared/mod.ts";
+import { createAgentClient } from "../../shared/mod.ts";
 import type { AiProvider } from "../../supabase/functions/_shared/ai/types.ts";
 import { createApp } from "../../supabase/functions/execute-agent/app.ts";
 import { startFakeOpenAI } from "../fixtures/fake-openai.ts";
 import { refusal } from "./client-support.ts";
+import { type Session, signIn } from "./client-support.ts";
 
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
 const ACME_RELEASE_NOTES = "20000000-0000-4000-8000-000000000002";
 const GLOBEX_SECURITY = "20000000-0000-4000-8000-000000000003";
 const WARRANTY_DOC = "30000000-0000-4000-8000-000000000001";
-const PASSWORD = "password123";
-
-interface Session {
-  id: string;
-  token: string;
-  client: SupabaseClient;
-  agents: AgentClient;
-}
-
-async function signIn(stack: Stack, email: string): Promise<Session> {
-  const anon = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-  const { data, error } = await anon.auth.signInWithPassword({ email, password: PASSWORD });
-  assert.equal(error, null, `sign in ${email}`);
-  const token = data.session!.access_token;
-  const client = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
-}
 
 /** A plain HTTP call to the function, as curl would make it. */
 function call(

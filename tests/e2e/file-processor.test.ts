@@ -9,35 +9,13 @@
  * no token, or goes to the workers' /jobs route.
  */
 import assert from "node:assert/strict";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
-import { AgentBackendError, type AgentClient, createAgentClient } from "../../shared/mod.ts";
+import { AgentBackendError } from "../../shared/mod.ts";
 import { CSV, makeElf, makePdf, makePng, MARKDOWN } from "../fixtures/files/mod.ts";
 import { refusal } from "./client-support.ts";
+import { type Session, signIn } from "./client-support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
-const PASSWORD = "password123";
-
-interface Session {
-  id: string;
-  token: string;
-  client: SupabaseClient;
-  agents: AgentClient;
-}
-
-async function signIn(stack: Stack, email: string): Promise<Session> {
-  const anon = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-  const { data, error } = await anon.auth.signInWithPassword({ email, password: PASSWORD });
-  assert.equal(error, null, `sign in ${email}`);
-  const token = data.session!.access_token;
-  const client = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
-}
 
 function call(stack: Stack, user: Session | null, path: string, body: unknown) {
   const headers = new Headers({ apikey: stack.anonKey, "content-type": "application/json" });

@@ -4,43 +4,14 @@
  * outcome of a typed client call, the standard error body, forged tokens
  * and a count of every row of the product's tables (to prove a refused request wrote nothing).
  */
-import assert from "node:assert/strict";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { SignJWT } from "jose";
 import type { Stack } from "../../local/stack.ts";
-import {
-  AgentBackendError,
-  type AgentClient,
-  createAgentClient,
-  STATUS_BY_CODE,
-} from "../../shared/mod.ts";
+import { AgentBackendError, STATUS_BY_CODE } from "../../shared/mod.ts";
+export { PASSWORD, type Session, signIn } from "./client-support.ts";
 
 export const ACME = "10000000-0000-4000-8000-000000000001";
 export const GLOBEX = "10000000-0000-4000-8000-000000000002";
 export const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
-export const PASSWORD = "password123";
-
-export interface Session {
-  id: string;
-  token: string;
-  client: SupabaseClient;
-  /** The typed client (shared/mod.ts) on `client`. */
-  agents: AgentClient;
-}
-
-export async function signIn(stack: Stack, email: string): Promise<Session> {
-  const anon = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-  const { data, error } = await anon.auth.signInWithPassword({ email, password: PASSWORD });
-  assert.equal(error, null, `sign in ${email}`);
-  const token = data.session!.access_token;
-  const client = createClient(stack.apiUrl, stack.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  return { id: data.user!.id, token, client, agents: createAgentClient(client) };
-}
 
 export interface CallInit {
   method?: string;

@@ -4,9 +4,9 @@
  * `@supabase/postgrest-typegen`: its introspection queries and its TypeScript template), from a
  * fresh in-memory database with every migration applied. No Docker, no running stack.
  *
- * Writes `shared/database.types.ts` (for client apps) and the same bytes to
- * `supabase/functions/_shared/database.types.ts` (functions import nothing outside their
- * folder). `--check` writes nothing and exits 1 when either file is stale.
+ * Writes `supabase/functions/_shared/database.types.ts` (functions import nothing outside their
+ * folder); `shared/database.types.ts` re-exports it for client apps, as shared/ does the
+ * contracts. `--check` writes nothing and exits 1 when the file is stale.
  */
 // deno-lint-ignore-file no-console
 import { join } from "node:path";
@@ -15,10 +15,7 @@ import { generateTypescript, introspect, sortGeneratorMetadata } from "@supabase
 import { openDatabase } from "../postgres/database.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const TYPE_FILES = [
-  join(ROOT, "shared", "database.types.ts"),
-  join(ROOT, "supabase", "functions", "_shared", "database.types.ts"),
-];
+export const TYPE_FILES = [join(ROOT, "supabase", "functions", "_shared", "database.types.ts")];
 
 /** The generated file's text for the migrations in supabase/migrations. */
 export async function generateDatabaseTypes(schemas = ["public"]): Promise<string> {

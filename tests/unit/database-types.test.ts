@@ -1,7 +1,8 @@
 /**
- * shared/database.types.ts is generated from the migrations (`npx deno task gen:types`, the
+ * The database types (supabase/functions/_shared/database.types.ts, re-exported by
+ * shared/database.types.ts) are generated from the migrations (`npx deno task gen:types`, the
  * Supabase CLI's generator): this fails when a migration changed and the file was not
- * regenerated, and when the functions' copy differs from the clients'.
+ * regenerated.
  */
 import assert from "node:assert/strict";
 import { generateDatabaseTypes, TYPE_FILES } from "../../local/tools/gen-types.ts";

@@ -5,7 +5,7 @@
 -- first. Cast: ada owns A, mia and bo are members; otto owns B.
 begin;
 \ir _helpers.psql
-select plan(47);
+select plan(49);
 -- The checks below turn seq scans off to see the index paths. A long-lived session (a running
 -- stack, Postgres 15 under `supabase test db`) may reuse a generic plan of the search functions
 -- cached before that, whatever the settings say now: plan every call afresh.
@@ -50,6 +50,22 @@ insert into public.document_sections (document_id, ordinal, heading, content, em
 select (select b_doc from ids), i, 'Airships', 'Tenant B zeppelin notes ' || i,
        case when i = 0 then tests.embedding(2) else tests.embedding(1, i, 0.01) end
 from generate_series(0, 20) i;
+
+-- Embeddings of sections and messages stay in the heap row (storage PLAIN), so the planner's
+-- price of an exact scan includes them and the HNSW index is chosen once it pays
+-- (*_embedding_storage_plain.sql).
+select is(
+  (select attstorage::text from pg_attribute
+   where attrelid = 'public.document_sections'::regclass and attname = 'embedding'),
+  'p',
+  'Section embeddings are stored inline, never moved to TOAST'
+);
+select is(
+  (select attstorage::text from pg_attribute
+   where attrelid = 'public.messages'::regclass and attname = 'embedding'),
+  'p',
+  'Message embeddings are stored inline, never moved to TOAST'
+);
 
 -- ---------------------------------------------------------------------------------------------
 -- match_document_sections

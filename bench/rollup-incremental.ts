@@ -28,7 +28,7 @@ const LARGE = size(1_000_000, 1000);
 const SMALL = size(100_000, 100);
 const NEW_EVENTS = size(10_000, 100);
 const ORGANIZATIONS = 10;
-const RUNS = 3;
+const RUNS = 5;
 
 const db = await productDatabase();
 const { session } = db;

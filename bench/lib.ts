@@ -97,6 +97,41 @@ export async function productDatabase(): Promise<Database> {
   });
 }
 
+/** What the scenarios that can run on any Postgres use of a database session. */
+export interface BenchSession {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * The product's database for scenarios that can also measure a real Postgres: with
+ * BENCH_DATABASE_URL, that database (which must have every migration applied, e.g. by
+ * `supabase db push`; the scenario writes rows of its own and leaves them) over TCP with
+ * postgres.js, as a function talks to it; otherwise PGlite in memory, as productDatabase().
+ * `target` names which, for the report.
+ */
+export async function benchDatabase(): Promise<{ session: BenchSession; target: string }> {
+  const url = Deno.env.get("BENCH_DATABASE_URL");
+  if (!url) {
+    const db = await productDatabase();
+    return { session: db.session as unknown as BenchSession, target: "pglite" };
+  }
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(url, { max: 1, onnotice: () => {}, prepare: true });
+  const [row] = await sql<{ version: string }[]>`select version()`;
+  return {
+    target: row!.version.split(" on ")[0]!,
+    session: {
+      query: async <T>(text: string, params: unknown[] = []) => ({
+        rows: [...await sql.unsafe(text, params as never[])] as T[],
+      }),
+      exec: (text: string) => sql.unsafe(text),
+      close: () => sql.end(),
+    },
+  };
+}
+
 /** Prints the scenario's one JSON object (the runner reads the last line of stdout). */
 export async function report(result: Record<string, unknown>): Promise<void> {
   await Deno.stdout.write(new TextEncoder().encode(JSON.stringify(result) + "\n"));
@@ -104,7 +139,7 @@ export async function report(result: Record<string, unknown>): Promise<void> {
 
 /** A user (fresh unless `userId` is given) owning an organization with one document. */
 export async function seedTenant(
-  db: Database,
+  db: { session: Pick<BenchSession, "query"> },
   name: string,
   userId?: string,
 ): Promise<{ organizationId: string; documentId: string; userId: string }> {

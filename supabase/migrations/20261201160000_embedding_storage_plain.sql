@@ -6,11 +6,14 @@
 -- an exact scan of document_sections looked about 15 times cheaper than it is: 10,000 sections
 -- filled 322 heap pages (and 30,000 TOAST reads the estimate never saw), the exact scan was
 -- costed at 663 against 1,098 for the HNSW index, and `match_document_sections` ran as an exact
--- scan: 120 ms instead of 8 ms on PGlite (bench/vector-search.ts). The cost model is the same on
--- hosted Postgres (pgvector issues 186 and 821, where the maintainers advise SET STORAGE PLAIN):
--- with out-of-line embeddings it preferred the exact scan up to about 16,000 sections (0.066 per
--- row against the index's 1,100); inline, a scan costs 0.54 per row and the index wins from about
--- 2,000.
+-- scan: 120 ms instead of 8 ms on PGlite (bench/vector-search.ts). pgvector (0.8) compensates
+-- only when the index pages its scan reads outnumber the heap's pages, so the outcome depends on
+-- the table's size and the width of the rest of the row. The same happens on hosted Postgres
+-- (pgvector issues 186 and 821, where the maintainers advise SET STORAGE PLAIN): on PostgreSQL
+-- 15.18 with pgvector 0.8.1 and sections shaped like the bench's, the planner took the index at
+-- 10,000 sections (243 heap pages, compensated) and the exact scan at 20,000 (487 heap pages, cost
+-- 737 against 1,169). Inline, a scan is priced by what it reads (0.5 per section) and the index
+-- wins from about 2,000 sections on both engines.
 --
 -- Contracts:
 -- * document_sections.embedding and messages.embedding have storage PLAIN: never compressed,

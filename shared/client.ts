@@ -15,6 +15,7 @@
 import {
   type CleanupRequest,
   type CleanupResponse,
+  codeForStatus,
   type ConversationSummarizeRequest,
   type ConversationSummarizeResponse,
   type ErrorCode,
@@ -359,7 +360,7 @@ async function toClientError(error: unknown): Promise<AgentBackendError> {
       parsed?.message ?? parsed?.msg ?? (response.statusText ||
         `HTTP ${response.status}`),
     );
-    return new AgentBackendError(codeForStatus(response.status), message, {
+    return new AgentBackendError(codeForStatus(response.status) ?? "internal", message, {
       status: response.status,
       details: parsed ?? undefined,
       requestId: response.headers.get("x-request-id"),
@@ -387,24 +388,6 @@ function retryAfterSeconds(header: string | null): number | null {
   if (/^\d+$/.test(header.trim())) return Number(header.trim());
   const at = Date.parse(header);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-function codeForStatus(status: number): ClientErrorCode {
-  const byStatus: Record<number, ErrorCode> = {
-    400: "invalid_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    429: "rate_limited",
-    502: "upstream_error",
-    503: "unavailable",
-    504: "upstream_timeout",
-  };
-  return byStatus[status] ?? "internal";
 }
 
 /** Server-sent events of `execute-agent`: each `data:` line holds one JSON event. */

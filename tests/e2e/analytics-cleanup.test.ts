@@ -23,8 +23,8 @@ import {
   createAgentClient,
   type SummaryQuery,
 } from "../../shared/mod.ts";
-import { refusal } from "./client-support.ts";
-import { signIn } from "./client-support.ts";
+import { refusal, signIn } from "./client-support.ts";
+import { count, rows } from "./support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const GLOBEX = "10000000-0000-4000-8000-000000000002";
@@ -57,23 +57,6 @@ async function json<T = Record<string, unknown>>(
   const text = await response.text();
   assert.equal(response.status, status, text);
   return JSON.parse(text) as T;
-}
-
-async function rows<T = Record<string, unknown>>(
-  stack: Stack,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  return (await stack.session.query<T>(sql, params)).rows;
-}
-
-async function count(stack: Stack, sql: string, params: unknown[] = []): Promise<number> {
-  const [row] = await rows<{ n: number }>(
-    stack,
-    `select count(*)::integer as n from (${sql}) q`,
-    params,
-  );
-  return row!.n;
 }
 
 /** A client with a bearer of its own (the service key), as a backend app would make it. */

@@ -13,8 +13,8 @@ import { createAgentClient } from "../../shared/mod.ts";
 import type { AiProvider } from "../../supabase/functions/_shared/ai/types.ts";
 import { createApp } from "../../supabase/functions/execute-agent/app.ts";
 import { startFakeOpenAI } from "../fixtures/fake-openai.ts";
-import { refusal } from "./client-support.ts";
-import { type Session, signIn } from "./client-support.ts";
+import { refusal, type Session, signIn } from "./client-support.ts";
+import { count, eventually, rows } from "./support.ts";
 
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
 const ACME_RELEASE_NOTES = "20000000-0000-4000-8000-000000000002";
@@ -44,23 +44,6 @@ function call(
   });
 }
 
-async function rows<T = Record<string, unknown>>(
-  stack: Stack,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  return (await stack.session.query<T>(sql, params)).rows;
-}
-
-async function count(stack: Stack, sql: string, params: unknown[] = []): Promise<number> {
-  const [row] = await rows<{ n: number }>(
-    stack,
-    `select count(*)::integer as n from (${sql}) q`,
-    params,
-  );
-  return row!.n;
-}
-
 /** Rows every write of execute-agent touches, to prove a refused request wrote nothing. */
 async function footprint(stack: Stack): Promise<Record<string, number>> {
   const [row] = await rows<Record<string, number>>(
@@ -73,16 +56,6 @@ async function footprint(stack: Stack): Promise<Record<string, number>> {
        (select coalesce(sum(cost), 0)::integer from private.rate_limit_counters) as rate_units`,
   );
   return row!;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 interface SseEvent {

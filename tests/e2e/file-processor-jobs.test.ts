@@ -16,18 +16,9 @@ import type { Deps } from "../../supabase/functions/_shared/deps.ts";
 import { createLogger } from "../../supabase/functions/_shared/logger.ts";
 import { createApp } from "../../supabase/functions/file-processor/app.ts";
 import { makePdf, MARKDOWN } from "../fixtures/files/mod.ts";
+import { eventually } from "./support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
 
 Deno.test({
   name: "file-processor's worker bounds each file and reports every job",

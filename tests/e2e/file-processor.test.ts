@@ -12,8 +12,8 @@ import assert from "node:assert/strict";
 import { type Stack, startStack } from "../../local/stack.ts";
 import { AgentBackendError } from "../../shared/mod.ts";
 import { CSV, makeElf, makePdf, makePng, MARKDOWN } from "../fixtures/files/mod.ts";
-import { refusal } from "./client-support.ts";
-import { type Session, signIn } from "./client-support.ts";
+import { refusal, type Session, signIn } from "./client-support.ts";
+import { eventually, rows } from "./support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 
@@ -25,24 +25,6 @@ function call(stack: Stack, user: Session | null, path: string, body: unknown) {
     headers,
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-}
-
-async function rows<T = Record<string, unknown>>(
-  stack: Stack,
-  sql: string,
-  params: unknown[] = [],
-) {
-  return (await stack.session.query<T>(sql, params)).rows;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 interface UploadState {

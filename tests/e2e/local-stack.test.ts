@@ -11,6 +11,7 @@ import { SignJWT } from "jose";
 import postgres from "postgres";
 import { type Stack, startStack } from "../../local/stack.ts";
 import { received } from "../fixtures/project/supabase/functions/net-sink/app.ts";
+import { eventually } from "./support.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/project", import.meta.url));
 const PASSWORD = "correct horse battery staple";
@@ -46,16 +47,6 @@ function randomBytes(length: number): Uint8Array {
     crypto.getRandomValues(bytes.subarray(at, Math.min(length, at + 65536)));
   }
   return bytes;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 Deno.test("local stack end to end", async (t) => {

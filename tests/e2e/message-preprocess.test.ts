@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { createClient } from "@supabase/supabase-js";
 import { type Stack, startStack } from "../../local/stack.ts";
 import { createAgentClient } from "../../shared/mod.ts";
-import { refusal } from "./client-support.ts";
-import { type Session, signIn } from "./client-support.ts";
+import { refusal, type Session, signIn } from "./client-support.ts";
+import { eventually, rows } from "./support.ts";
 
 const ACME = "10000000-0000-4000-8000-000000000001";
 const ACME_SUPPORT = "20000000-0000-4000-8000-000000000001";
@@ -34,14 +34,6 @@ function call(
   });
 }
 
-async function rows<T = Record<string, unknown>>(
-  stack: Stack,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  return (await stack.session.query<T>(sql, params)).rows;
-}
-
 /** What a write of message-preprocess touches, to prove a refused request wrote nothing. */
 async function footprint(stack: Stack): Promise<Record<string, number>> {
   const [row] = await rows<Record<string, number>>(
@@ -53,16 +45,6 @@ async function footprint(stack: Stack): Promise<Record<string, number>> {
        (select coalesce(sum(cost), 0)::integer from private.rate_limit_counters) as rate_units`,
   );
   return row!;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 async function startConversation(user: Session): Promise<string> {

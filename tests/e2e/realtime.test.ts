@@ -8,6 +8,7 @@ import { createClient, type RealtimeChannel, type SupabaseClient } from "@supaba
 import { SignJWT } from "jose";
 import { type Stack, startStack } from "../../local/stack.ts";
 import { createAgentClient } from "../../shared/mod.ts";
+import { eventually } from "./support.ts";
 
 const PASSWORD = "password123";
 
@@ -30,16 +31,6 @@ function subscribed(channel: RealtimeChannel): Promise<void> {
       }
     });
   });
-}
-
-async function eventually<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 500));

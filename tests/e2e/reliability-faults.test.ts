@@ -24,12 +24,12 @@ import type { AgentBackendError } from "../../shared/mod.ts";
 import {
   ACME_SUPPORT,
   call,
-  eventually,
   notStandardClientError,
   outcome,
   read,
   signIn,
 } from "./reliability-support.ts";
+import { eventually } from "./support.ts";
 
 const JOB_SECRET = "e2e-reliability-faults-job-secret-0123456789";
 

@@ -145,17 +145,3 @@ export function changedTables(
   return Object.keys({ ...before, ...after }).filter((t) => before[t] !== after[t])
     .map((t) => `${t}: ${before[t]} -> ${after[t]}`);
 }
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}

@@ -21,6 +21,15 @@ export const STATUS_BY_CODE = {
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
 
+const CODE_BY_STATUS = new Map(
+  Object.entries(STATUS_BY_CODE).map(([code, status]) => [status as number, code as ErrorCode]),
+);
+
+/** The code that stands for an HTTP status (STATUS_BY_CODE read backwards), if one does. */
+export function codeForStatus(status: number): ErrorCode | undefined {
+  return CODE_BY_STATUS.get(status);
+}
+
 export interface AppErrorOptions {
   details?: unknown;
   cause?: unknown;

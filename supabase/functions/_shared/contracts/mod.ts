@@ -3,7 +3,7 @@
  * import them from here; client apps import them from the top-level `shared/` module.
  */
 export type { ErrorBody, ErrorCode } from "../errors.ts";
-export { STATUS_BY_CODE } from "../errors.ts";
+export { codeForStatus, STATUS_BY_CODE } from "../errors.ts";
 export * from "./analytics-tracker.ts";
 export * from "./cleanup-old.ts";
 export * from "./execute-agent.ts";

@@ -13,7 +13,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, errorBody, type ErrorCode, STATUS_BY_CODE } from "../errors.ts";
+import { AppError, codeForStatus, errorBody, STATUS_BY_CODE } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 
 export interface AppVariables {
@@ -93,18 +93,6 @@ function respond(c: Context, error: AppError): Response {
   return c.json(errorBody(error, id), error.status as ContentfulStatusCode);
 }
 
-const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
-  400: "invalid_request",
-  401: "unauthenticated",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-  422: "unprocessable",
-  429: "rate_limited",
-};
-
 /** Maps any thrown value to the AppError the caller sees; logs what is not theirs to see. */
 export function toAppError(error: unknown, c?: Context): AppError {
   if (error instanceof AppError) return error;
@@ -118,7 +106,7 @@ export function toAppError(error: unknown, c?: Context): AppError {
     });
   }
   if (error instanceof HTTPException) {
-    const code = CODE_BY_HTTP_STATUS[error.status] ?? "invalid_request";
+    const code = codeForStatus(error.status) ?? "invalid_request";
     const message = error.status === 400 && /JSON/i.test(error.message)
       ? "Malformed JSON in request body"
       : error.message || "Invalid request";

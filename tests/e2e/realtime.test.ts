@@ -33,6 +33,20 @@ function subscribed(channel: RealtimeChannel): Promise<void> {
   });
 }
 
+/** `channel` listening for the messages inserted into one conversation, their content into `got`. */
+function messagesOf(channel: RealtimeChannel, conversationId: string, got: string[]) {
+  return channel.on(
+    "postgres_changes",
+    {
+      event: "INSERT",
+      schema: "public",
+      table: "messages",
+      filter: `conversation_id=eq.${conversationId}`,
+    },
+    (p) => got.push((p.new as { content: string }).content),
+  );
+}
+
 const settle = () => new Promise((r) => setTimeout(r, 500));
 
 Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry", async (t) => {
@@ -52,6 +66,13 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
         "where o.slug = 'acme' limit 1",
     );
     assert.ok(agent);
+    /** A new conversation of alice's with that agent. */
+    const aliceConversation = async () =>
+      (await stack.session.query<{ id: string }>(
+        "insert into public.conversations (user_id, agent_id, organization_id) " +
+          "select $2, a.id, a.organization_id from public.agents a where a.id = $1 returning id",
+        [agent.id, alice.id],
+      )).rows[0]!;
 
     await t.step(
       "a user sees their execution go from pending to completed; others see nothing",
@@ -99,23 +120,10 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
     );
 
     await t.step("message inserts reach the conversation's owner only", async () => {
-      const { rows: [conversation] } = await stack.session.query<{ id: string }>(
-        "insert into public.conversations (user_id, agent_id, organization_id) " +
-          "select $2, a.id, a.organization_id from public.agents a where a.id = $1 returning id",
-        [agent!.id, alice.id],
-      );
+      const conversation = await aliceConversation();
       const got: string[] = [];
       const carolGot: string[] = [];
-      const a = alice.supabase.channel("messages-alice").on(
-        "postgres_changes",
-        {
-          event: "INSERT",
-          schema: "public",
-          table: "messages",
-          filter: `conversation_id=eq.${conversation!.id}`,
-        },
-        (p) => got.push((p.new as { content: string }).content),
-      );
+      const a = messagesOf(alice.supabase.channel("messages-alice"), conversation.id, got);
       const c = carol.supabase.channel("messages-carol").on(
         "postgres_changes",
         { event: "INSERT", schema: "public", table: "messages" },
@@ -125,7 +133,7 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
       await stack.session.query(
         "insert into public.messages (conversation_id, user_id, role, content, token_estimate) " +
           "values ($1, $2, 'user', 'hello realtime', 3)",
-        [conversation!.id, alice.id],
+        [conversation.id, alice.id],
       );
       await eventually("the message", () => (got.length ? true : undefined));
       assert.deepEqual(got, ["hello realtime"]);
@@ -168,25 +176,12 @@ Deno.test("Realtime: postgres_changes by RLS, broadcast, presence, token expiry"
     });
 
     await t.step("messages stored by message-preprocess reach the subscriber", async () => {
-      const { rows: [conversation] } = await stack.session.query<{ id: string }>(
-        "insert into public.conversations (user_id, agent_id, organization_id) " +
-          "select $2, a.id, a.organization_id from public.agents a where a.id = $1 returning id",
-        [agent!.id, alice.id],
-      );
+      const conversation = await aliceConversation();
       const got: string[] = [];
-      const channel = alice.supabase.channel("preprocessed").on(
-        "postgres_changes",
-        {
-          event: "INSERT",
-          schema: "public",
-          table: "messages",
-          filter: `conversation_id=eq.${conversation!.id}`,
-        },
-        (p) => got.push((p.new as { content: string }).content),
-      );
+      const channel = messagesOf(alice.supabase.channel("preprocessed"), conversation.id, got);
       await subscribed(channel);
       await createAgentClient(alice.supabase).preprocessMessages({
-        conversation_id: conversation!.id,
+        conversation_id: conversation.id,
         content: "Reach me at alice@example.com",
       });
       await eventually("the stored message", () => (got.length ? true : undefined));

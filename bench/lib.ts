@@ -115,7 +115,7 @@ export async function benchDatabase(): Promise<{ session: BenchSession; target: 
   const url = Deno.env.get("BENCH_DATABASE_URL");
   if (!url) {
     const db = await productDatabase();
-    return { session: db.session as unknown as BenchSession, target: "pglite" };
+    return { session: db.session, target: "pglite" };
   }
   const { default: postgres } = await import("postgres");
   const sql = postgres(url, { max: 1, onnotice: () => {}, prepare: true });
